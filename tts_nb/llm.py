@@ -115,7 +115,16 @@ class Endpoint:
     max_concurrency: int = 64
     outstanding: int = 0              # requests queued or in flight
     supports_n: bool | None = None    # learned: does it return n choices for one request?
+    failures: int = 0                 # consecutive failed attempts
+    cooldown_until: float = 0.0       # avoid this replica until then (monotonic clock)
     _sems: dict = field(default_factory=dict, repr=False)
+
+    def failed(self):
+        "Note a failed attempt: a failing replica is avoided for a while, longer each time."
+        self.failures += 1
+        self.cooldown_until = time.monotonic() + min(30.0, 0.25 * 2**self.failures)
+
+    def succeeded(self): self.failures, self.cooldown_until = 0, 0.0
 
     def semaphore(self) -> asyncio.Semaphore:
         "The bound for the running event loop (semaphores belong to one loop)."
@@ -124,8 +133,10 @@ class Endpoint:
         return self._sems[loop]
 
 def pick_endpoint(endpoints:list) -> Endpoint:
-    "The replica with the fewest outstanding requests (first on ties)."
-    return min(endpoints, key=lambda e: e.outstanding)
+    "The healthy replica with the fewest outstanding requests (first on ties)."
+    if len(endpoints) == 1: return endpoints[0]
+    now = time.monotonic()
+    return min(endpoints, key=lambda e: (e.cooldown_until > now, e.outstanding))
 
 # %% ../nbs/00_llm.ipynb #c022
 class _Transient(Exception):
@@ -305,9 +316,11 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
                 t0 = time.perf_counter()
                 data = await self._core.transport.post(ep.url, body, sample_index)
                 parse_choices(data)
+            ep.succeeded()
             return data, ep, time.perf_counter() - t0
         except _Transient as e:
             last = (ep, e)
+            ep.failed()
             self._record(role, ep.url, latency_s=time.perf_counter() - t0, error=str(e)[:500], sample_index=sample_index)
         except _Fatal as e:
             self._record(role, ep.url, latency_s=time.perf_counter() - t0, error=str(e)[:500], sample_index=sample_index)

@@ -88,12 +88,14 @@ def start(self:FakeOpenAIServer) -> FakeOpenAIServer:
     self._ready.wait(10)
     return self
 
+async def _models(request): return web.json_response({"data": [{"id": "fake"}]})
+
 @patch
 def _serve(self:FakeOpenAIServer):
     self._loop = asyncio.new_event_loop()
     app = web.Application(client_max_size=64 * 2**20)
     app.router.add_post("/v1/chat/completions", self._handle)
-    app.router.add_get("/v1/models", lambda r: web.json_response({"data": [{"id": "fake"}]}))
+    app.router.add_get("/v1/models", _models)
     self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     self._loop.run_until_complete(self._runner.setup())
     site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
