@@ -41,6 +41,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['tts_nb', 'tts_nb.*', 'functioncall', 'functioncall.*']),
     include_package_data = True,
+    package_data = {'functioncall': ['*.c']},
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],

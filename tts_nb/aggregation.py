@@ -13,7 +13,7 @@ from . import judges
 # %% auto #0
 __all__ = ['AGGREGATIONS', 'voting_key', 'equivalence_classes', 'league_pairs', 'aggregate']
 
-# %% ../nbs/05_aggregation.ipynb #c006
+# %% ../nbs/05_aggregation.ipynb #c007
 def _strip_code(code: str) -> str:
     "Source without comments and whitespace, for identity of programs."
     code = re.sub(r"//[^\n]*|/\*.*?\*/", "", code, flags=re.S)
@@ -21,12 +21,14 @@ def _strip_code(code: str) -> str:
 
 def voting_key(problem, text: str) -> str | None:
     "The answer a solution votes for: math answer, option letter, or normalized program; None if it has none."
-    if problem.domain == "math": return judges.extract_answer(text)
+    if problem.domain == "math":
+        ex = judges.extract_answer_with_rule(text)
+        return ex.answer if ex.rule != "last_line" else None  # a guess at the last line is not a stated answer
     if problem.domain == "science_qa": return judges.extract_choice(text)
     code = parse_code_block(text)
     return _strip_code(code) if code else None
 
-# %% ../nbs/05_aggregation.ipynb #c007
+# %% ../nbs/05_aggregation.ipynb #c008
 def _norm(a: str) -> str: return re.sub(r"\s+|\$", "", a)
 
 async def _equiv(a: str, b: str) -> bool:
@@ -47,7 +49,7 @@ async def equivalence_classes(problem, answers: list) -> list[list[int]]:
         else: merged[j] = sorted(merged[j] + g)
     return merged
 
-# %% ../nbs/05_aggregation.ipynb #c011
+# %% ../nbs/05_aggregation.ipynb #c012
 def _ids(sols, idx) -> list[str]: return [sols[i].id for i in idx]
 
 async def _voting(calls: Calls, sols: list, rng) -> tuple:
@@ -58,7 +60,7 @@ async def _voting(calls: Calls, sols: list, rng) -> tuple:
     best = max(classes, key=lambda c: (len(c), -c[0]))
     return sols[best[0]], dict(classes=[_ids(sols, c) for c in classes], votes=[len(c) for c in classes])
 
-# %% ../nbs/05_aggregation.ipynb #c013
+# %% ../nbs/05_aggregation.ipynb #c014
 def _shown(calls: Calls, sols: list, rng) -> tuple[list[int], str, dict]:
     "A seeded presentation order, the numbered candidates text, and meta recording both."
     order = list(range(len(sols))); rng.shuffle(order)
@@ -67,7 +69,7 @@ def _shown(calls: Calls, sols: list, rng) -> tuple[list[int], str, dict]:
 
 def _valid(k, n) -> bool: return k is not None and 1 <= k <= n
 
-# %% ../nbs/05_aggregation.ipynb #c015
+# %% ../nbs/05_aggregation.ipynb #c016
 async def _select_one(calls: Calls, sols: list, rng) -> tuple:
     "The model picks the most likely correct candidate."
     order, body, meta = _shown(calls, sols, rng)
@@ -80,7 +82,7 @@ async def _select_one(calls: Calls, sols: list, rng) -> tuple:
         k = 1
     return sols[order[k - 1]], meta
 
-# %% ../nbs/05_aggregation.ipynb #c017
+# %% ../nbs/05_aggregation.ipynb #c018
 async def _generate_one(calls: Calls, sols: list, rng) -> tuple:
     "The model writes one new solution from all candidates."
     order, body, meta = _shown(calls, sols, rng)
@@ -88,7 +90,7 @@ async def _generate_one(calls: Calls, sols: list, rng) -> tuple:
     if c.text.strip(): return c.text, {**meta, **_finish(c)}
     return sols[order[0]], _fallback(meta, "generate_one: empty response; took the first candidate shown")
 
-# %% ../nbs/05_aggregation.ipynb #c019
+# %% ../nbs/05_aggregation.ipynb #c020
 def _argmax(values: list, rng) -> int:
     "Index of the largest value; ties broken by `rng`."
     best = max(values)
@@ -105,7 +107,7 @@ async def _llm_scoring(calls: Calls, sols: list, rng) -> tuple:
         if s is None: _fallback(meta, "llm_scoring: no in-range 'Score: X'; ranked last", candidate=sol.id, output=c.text[-200:])
     return sols[_argmax([-1 if v is None else v for v in meta["scores"]], rng)], meta
 
-# %% ../nbs/05_aggregation.ipynb #c021
+# %% ../nbs/05_aggregation.ipynb #c022
 async def _present(calls: Calls, sols, a: int, b: int, per: int, meta: dict) -> str:
     "One comparison with `a` shown first; the winner as 'first' | 'second' | 'tie'."
     c = await calls.ask("compare", "aggregate", first=shorten(sols[a].text, per)[0], second=shorten(sols[b].text, per)[0])
@@ -123,7 +125,7 @@ async def _match(calls: Calls, sols, a: int, b: int, meta: dict) -> float:
     va, vb = (w1 == "first") + (w2 == "second"), (w1 == "second") + (w2 == "first")
     return 1.0 if va > vb else 0.0 if vb > va else 0.5
 
-# %% ../nbs/05_aggregation.ipynb #c022
+# %% ../nbs/05_aggregation.ipynb #c023
 def league_pairs(n: int, k: int = None, rng=None) -> list[tuple[int, int]]:
     "Pairs (i < j) to play: all of them, or each candidate against `k` random opponents."
     if k is None or k >= n - 1: return list(combinations(range(n), 2))
@@ -139,7 +141,7 @@ async def _pairwise(calls: Calls, sols: list, rng) -> tuple:
     for (a, b), r in zip(pairs, results): points[a] += r; points[b] += 1 - r
     return sols[_argmax(points, rng)], {**meta, "points": points}
 
-# %% ../nbs/05_aggregation.ipynb #c023
+# %% ../nbs/05_aggregation.ipynb #c024
 async def _knockout(calls: Calls, sols: list, rng) -> tuple:
     "Single-elimination tournament of two-order comparisons."
     meta, alive, rounds = dict(comparisons=[]), list(range(len(sols))), 0
@@ -150,7 +152,7 @@ async def _knockout(calls: Calls, sols: list, rng) -> tuple:
         alive, rounds = [a if r > 0.5 else b if r < 0.5 else rng.choice([a, b]) for (a, b), r in zip(pairs, results)] + bye, rounds + 1
     return sols[alive[0]], {**meta, "rounds": rounds}
 
-# %% ../nbs/05_aggregation.ipynb #c025
+# %% ../nbs/05_aggregation.ipynb #c026
 def _clean_groups(groups, n: int, meta: dict) -> list[list[int]]:
     "Groups of shown positions (1-based): valid, disjoint, covering 1..n."
     seen, out = set(), []
@@ -170,7 +172,7 @@ async def _llm_voting(calls: Calls, sols: list, rng) -> tuple:
     best = max(groups, key=lambda g: (len(g), -order.index(g[0])))
     return sols[best[0]], {**meta, "groups": [_ids(sols, g) for g in groups]}
 
-# %% ../nbs/05_aggregation.ipynb #c027
+# %% ../nbs/05_aggregation.ipynb #c028
 async def _grade(calls: Calls, s: Solution):
     "The candidate's correctness, from its grade if it has one."
     return s.correct if s.correct is not None else (await grade_with(calls, s.text)).correct
@@ -185,7 +187,7 @@ async def _none(calls: Calls, sols: list, rng) -> tuple:
     "No aggregation: the first chain's solution stands."
     return sols[0], {}
 
-# %% ../nbs/05_aggregation.ipynb #c029
+# %% ../nbs/05_aggregation.ipynb #c030
 AGGREGATIONS = {"none": _none, "voting": _voting, "select_one": _select_one, "generate_one": _generate_one,
                 "llm_scoring": _llm_scoring, "pairwise": _pairwise, "knockout": _knockout,
                 "llm_voting": _llm_voting, "gt_scoring": _gt_scoring}

@@ -4,13 +4,14 @@
 
 # %% auto #0
 __all__ = ['TRANSITIONS', 'synthetic_bank', 'read_jsonl', 'Run', 'load_run', 'find_runs', 'load_runs', 'runs_table',
-           'bootstrap_ci', 'accuracy_per_turn', 'final_rows', 'failed_problems', 'final_accuracy', 'unbiased_pass_at_k',
+           'bootstrap_ci', 'final_rows', 'failed_problems', 'accuracy_per_turn', 'final_accuracy', 'unbiased_pass_at_k',
            'pass_at_k_curve', 'maj_at_k_curve', 'pass_at_k', 'maj_at_k', 'aggregator_at_k', 'selection_gap',
            'reflection_pairs', 'transitions', 'answer_changes', 'problem_costs', 'compute_table', 'pareto_frontier',
            'auroc', 'self_eval_diagnostics', 'scoring_diagnostics', 'position_bias', 'scaling_curves']
 
-# %% ../nbs/07_analysis.ipynb #ec655f31
-import json, math, warnings
+# %% ../nbs/07_analysis.ipynb #ad7ce16e
+import itertools, json, math, warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-# %% ../nbs/07_analysis.ipynb #6a73c82e
+# %% ../nbs/07_analysis.ipynb #a0299843
 _DISTRACTORS = np.array(["7", "12", "0", "1", "2", "100", "64", "3"], dtype=object)
 _CATEGORIES = ("Algebra", "Combinatorics", "Geometry", "Number theory")
 
@@ -39,12 +40,13 @@ def _synthetic_row(pid, chain, turn, role, parents, answer, ok, rng, text_chars,
                 correct=bool(ok), tokens_prompt=int(rng.integers(200, 400)),
                 tokens_completion=int(rng.integers(300, 3000)), meta=meta)
 
-# %% ../nbs/07_analysis.ipynb #2f6f2cb1
+# %% ../nbs/07_analysis.ipynb #14a65da6
 def _vote(answers, rng):
     "Plurality answer (no-answers abstain, ties broken at random); None when nobody answered."
-    votes = pd.Series([a for a in answers if a is not None], dtype=object).value_counts()
-    if votes.empty: return None
-    return rng.choice(votes.index[votes == votes.max()].to_numpy())
+    votes = Counter(a for a in answers if a is not None)
+    if not votes: return None
+    top = max(votes.values())
+    return str(rng.choice([a for a, c in votes.items() if c == top]))
 
 def _synthetic_aggregate(rng, parents, method, gold):
     "The aggregate row's answer and meta for `method`, with scores or pairwise comparisons where the method has them."
@@ -69,7 +71,7 @@ def _synthetic_league(rng, answers, ok):
         comps.append(dict(first=i, second=j, winner=w))
     return answers[int(np.argmax(wins))], dict(comparisons=comps)
 
-# %% ../nbs/07_analysis.ipynb #f382b4b4
+# %% ../nbs/07_analysis.ipynb #b9400aaf
 def _synthetic_problem(rng, i, n, turns, reflection, aggregation, text_chars):
     "Every row (solutions and calls) of one synthetic problem, pattern reflect_then_aggregate."
     pid, gold, cat = f"p{i:04d}", str(1000 + i), _CATEGORIES[i % len(_CATEGORIES)]
@@ -100,7 +102,7 @@ def _synthetic_turn(rng, parents, t, p, gold, reflection, text_chars, cat):
                                    k, rng, text_chars, meta))
     return rows
 
-# %% ../nbs/07_analysis.ipynb #629a0fbf
+# %% ../nbs/07_analysis.ipynb #0bb2d74e
 def _synthetic_calls(rows, reflection):
     "calls.jsonl rows: one per generated or reflected solution (plus its self-evaluation) and per LLM aggregation."
     calls = []
@@ -127,13 +129,13 @@ def _synthetic_offline(rng, rows, ns, repeats):
                             calls=0, seed=rep))
     return out
 
-# %% ../nbs/07_analysis.ipynb #74e4e7c4
+# %% ../nbs/07_analysis.ipynb #a9a8d2ac
 def _write_jsonl(path, rows):
     "Write rows as one JSON object per line."
     with open(path, "w", encoding="utf-8") as f:
         for r in rows: f.write(json.dumps(r) + "\n")
 
-# %% ../nbs/07_analysis.ipynb #76cfaa2b
+# %% ../nbs/07_analysis.ipynb #580b0672
 def synthetic_bank(run_dir,                      # directory to write (created)
                    n_problems:int=20,            # problems
                    n:int=8,                      # samples (chains) per problem
@@ -158,7 +160,17 @@ def synthetic_bank(run_dir,                      # directory to write (created)
     (d/"summary.json").write_text(json.dumps(dict(n_problems=n_problems, n_failed=0)))
     return d
 
-# %% ../nbs/07_analysis.ipynb #1df43b06
+# %% ../nbs/07_analysis.ipynb #25cc48ab
+try: from orjson import loads as _fast_loads  # optional: about twice as fast when installed
+except ImportError: _fast_loads = json.loads
+
+def _parse(line):
+    "The JSON value on a line, or None when it does not parse."
+    try: return _fast_loads(line)
+    except ValueError:
+        try: return json.loads(line)  # what orjson refuses but json reads, e.g. NaN
+        except ValueError: return None
+
 def _read_jsonl(path) -> tuple[list[dict], list[int]]:
     "Rows of a jsonl file, and the numbers of the lines that are not JSON objects (warned about)."
     rows, bad = [], []
@@ -166,8 +178,7 @@ def _read_jsonl(path) -> tuple[list[dict], list[int]]:
     with open(path, encoding="utf-8", errors="replace") as f:
         for i, line in enumerate(f, 1):
             if not line.strip(): continue
-            try: row = json.loads(line)
-            except ValueError: row = None
+            row = _parse(line)
             if isinstance(row, dict): rows.append(row)
             else: bad.append(i)
     if bad: warnings.warn(f"{path}: skipped {len(bad)} malformed line(s) {bad[:5]} (a truncated write?)", stacklevel=3)
@@ -178,7 +189,7 @@ def read_jsonl(path, # a `.jsonl` file; a missing file reads as no rows
     "Rows of a jsonl file, skipping with a warning lines that do not parse (a killed writer's last line)."
     return _read_jsonl(path)[0]
 
-# %% ../nbs/07_analysis.ipynb #ed222759
+# %% ../nbs/07_analysis.ipynb #9250dcdd
 _SOLUTION_COLUMNS = ("id", "problem_id", "chain", "turn", "role", "parent_ids", "text", "answer", "correct",
                      "tokens_prompt", "tokens_completion", "meta")
 _CALL_COLUMNS = ("problem_id", "role", "model", "endpoint", "sample_index", "tokens_prompt", "tokens_completion",
@@ -187,22 +198,23 @@ _OFFLINE_COLUMNS = ("problem_id", "method", "n", "repeat", "turn", "correct", "a
                     "tokens_completion", "calls", "seed")
 
 def _frame(rows, columns):
-    "A frame of `rows` holding at least `columns` (missing ones are all None)."
-    df = pd.DataFrame(rows)
-    for c in columns:
-        if c not in df: df[c] = None
-    if df.problem_id.isna().any(): warnings.warn(f"{int(df.problem_id.isna().sum())} row(s) without problem_id ignored")
-    return df[df.problem_id.notna()].reset_index(drop=True)
+    "A frame of object columns holding at least `columns`; rows without a problem_id are dropped with a warning."
+    kept = [r for r in rows if r.get("problem_id") is not None]
+    if len(kept) < len(rows): warnings.warn(f"{len(rows) - len(kept)} row(s) without problem_id ignored")
+    keys = [*columns, *sorted(set().union(*kept) - set(columns))] if kept else list(columns)
+    return pd.DataFrame({k: pd.Series([r.get(k) for r in kept], dtype=object) for k in keys})
 
 def _ints(s): return pd.to_numeric(s, errors="coerce").fillna(0).astype(int)
+def _strs(s, default=None): return pd.Series([default if v is None else str(v) for v in s], s.index, dtype=object)
 def _truth(s): return pd.Series([float(v) if isinstance(v, (bool, int, float, np.number)) else np.nan for v in s], s.index)
-def _answers(s): return s.map(lambda a: None if a is None or (isinstance(a, float) and math.isnan(a)) else str(a)).astype(object)
+def _missing(a) -> bool: return a is None or (isinstance(a, float) and math.isnan(a))
+def _answers(s): return pd.Series([None if _missing(a) else str(a) for a in s], s.index, dtype=object)
 
-# %% ../nbs/07_analysis.ipynb #05f73ff5
+# %% ../nbs/07_analysis.ipynb #62d11b45
 def _solutions(rows, config):
     "solutions.jsonl rows as a typed frame with `tokens`, `method` and `category` columns."
     df = _frame(rows, _SOLUTION_COLUMNS)
-    df["problem_id"], df["role"] = df.problem_id.astype(str), df.role.fillna("generate").astype(str)
+    df["problem_id"], df["role"] = _strs(df.problem_id), _strs(df.role, "generate")
     for c in ("chain", "turn", "tokens_prompt", "tokens_completion"): df[c] = _ints(df[c])
     df["meta"] = [m if isinstance(m, dict) else {} for m in df.meta]
     df["parent_ids"] = [list(p) if isinstance(p, (list, tuple)) else [] for p in df.parent_ids]
@@ -220,19 +232,19 @@ def _calls(rows):
     "calls.jsonl rows as a typed frame with a `tokens` column."
     df = _frame(rows, _CALL_COLUMNS)
     for c in ("tokens_prompt", "tokens_completion", "tokens_reasoning"): df[c] = _ints(df[c])
-    df["problem_id"], df["tokens"] = df.problem_id.astype(str), df.tokens_prompt + df.tokens_completion
+    df["problem_id"], df["tokens"] = _strs(df.problem_id), df.tokens_prompt + df.tokens_completion
     return df
 
 def _offline(rows):
     "offline_aggregation.jsonl rows as a typed frame with a `tokens` column."
     df = _frame(rows, _OFFLINE_COLUMNS)
     for c in ("n", "repeat", "turn", "tokens_prompt", "tokens_completion", "calls"): df[c] = _ints(df[c])
-    df["problem_id"], df["method"] = df.problem_id.astype(str), df.method.fillna("aggregate").astype(str)
+    df["problem_id"], df["method"] = _strs(df.problem_id), _strs(df.method, "aggregate")
     df["correct"], df["answer"] = _truth(df.correct), _answers(df.answer)
     df["tokens"] = df.tokens_prompt + df.tokens_completion
     return df
 
-# %% ../nbs/07_analysis.ipynb #e315a06d
+# %% ../nbs/07_analysis.ipynb #afa7fd57
 @dataclass(repr=False)
 class Run:
     "One sample bank (`runs/<run>/`) as tidy frames."
@@ -252,7 +264,7 @@ class Run:
         return (f"Run({self.name!r}: {s.problem_id.nunique()} problems, {len(s)} solutions, {len(self.calls)} calls, "
                 f"{len(self.offline)} offline rows{', skipped ' + str(self.skipped) if self.skipped else ''})")
 
-# %% ../nbs/07_analysis.ipynb #f8a4cf45
+# %% ../nbs/07_analysis.ipynb #19732034
 def _read_json(path) -> dict:
     "A JSON object file; missing or unreadable (a killed writer) reads as {} with a warning for the latter."
     if not Path(path).exists(): return {}
@@ -261,7 +273,7 @@ def _read_json(path) -> dict:
 
 def _is_run_dir(p) -> bool: return (Path(p)/"solutions.jsonl").exists() or (Path(p)/"config.json").exists()
 
-# %% ../nbs/07_analysis.ipynb #a7ee57ef
+# %% ../nbs/07_analysis.ipynb #984eefae
 def load_run(run_dir,          # a run directory (`runs/<run>/`), or a `Run` (returned as is)
              text:bool=True,   # keep solution texts (False saves memory on big banks)
             ) -> Run:
@@ -269,14 +281,17 @@ def load_run(run_dir,          # a run directory (`runs/<run>/`), or a `Run` (re
     if isinstance(run_dir, Run): return run_dir
     p = Path(run_dir)
     if not _is_run_dir(p): raise FileNotFoundError(f"{p} is not a run directory (no solutions.jsonl or config.json)")
-    config = _read_json(p/"config.json")
-    (sol, b1), (calls, b2), (off, b3) = [_read_jsonl(p/f) for f in ("solutions.jsonl", "calls.jsonl", "offline_aggregation.jsonl")]
-    skipped = {f: len(b) for f, b in zip(("solutions.jsonl", "calls.jsonl", "offline_aggregation.jsonl"), (b1, b2, b3)) if b}
-    sol = _solutions(sol, config)
-    if not text: sol = sol.drop(columns="text")
-    return Run(p, config, sol, _calls(calls), _offline(off), _read_json(p/"summary.json"), skipped)
+    config, skipped = _read_json(p/"config.json"), {}
+    def rows(name):  # parsed one file at a time, so only one file's raw rows are alive at once
+        r, bad = _read_jsonl(p/name)
+        if bad: skipped[name] = len(bad)
+        return r
+    sol = _solutions(rows("solutions.jsonl"), config).drop_duplicates("id", keep="last")  # a row written twice
+    sol = sol.reset_index(drop=True) if text else sol.drop(columns="text").reset_index(drop=True)
+    calls, off = _calls(rows("calls.jsonl")), _offline(rows("offline_aggregation.jsonl"))
+    return Run(p, config, sol, calls, off, _read_json(p/"summary.json"), skipped)
 
-# %% ../nbs/07_analysis.ipynb #f38817f7
+# %% ../nbs/07_analysis.ipynb #4b7a243f
 def _index_entries(path) -> list[str]:
     "Run directories named by an index file (.json list or {'runs': [...]}, .jsonl, .csv)."
     path = Path(path)
@@ -294,7 +309,7 @@ def _resolve(entry, base) -> Path | None:
         if _is_run_dir(p): return p
     warnings.warn(f"run directory {entry!r} listed in the index was not found; skipped")
 
-# %% ../nbs/07_analysis.ipynb #24c0382d
+# %% ../nbs/07_analysis.ipynb #2a4170b8
 def find_runs(src) -> list[Path]:
     "Run directories named by `src`: a run dir, a dir holding run dirs, an index file, or a list of these."
     if isinstance(src, (list, tuple)): return [p for s in src for p in find_runs(s)]
@@ -312,7 +327,7 @@ def load_runs(src,            # run dirs, a dir of run dirs, an index file, `Run
     if isinstance(src, (list, tuple)): return [r for s in src for r in load_runs(s, text)]
     return [load_run(p, text) for p in find_runs(src)]
 
-# %% ../nbs/07_analysis.ipynb #a642d573
+# %% ../nbs/07_analysis.ipynb #9e927086
 def _as_runs(runs) -> list[Run]:
     "A list of `Run`s from a Run, a path, or a list of either."
     return load_runs(runs) if not isinstance(runs, Run) else [runs]
@@ -321,8 +336,8 @@ def _listify(by) -> list: return [] if by is None else [by] if isinstance(by, st
 
 def _per_run(runs, f) -> pd.DataFrame:
     "Concatenate `f(run)` over runs, with a leading `run` column."
-    parts = [f(r).assign(run=r.name) for r in _as_runs(runs)]
-    df = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame(columns=["run"])
+    parts = [d.assign(run=r.name) for r in _as_runs(runs) if len(d := f(r))]
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run"])
     return df[["run", *[c for c in df.columns if c != "run"]]]
 
 def _problem_attrs(run, by) -> pd.DataFrame:
@@ -336,14 +351,14 @@ def _with_attrs(df, run, by) -> pd.DataFrame:
     if not by: return df
     return df.drop(columns=[c for c in by if c in df]).merge(_problem_attrs(run, by), on="problem_id", how="left")
 
-# %% ../nbs/07_analysis.ipynb #b573d954
+# %% ../nbs/07_analysis.ipynb #7bedc19b
 def runs_table(runs) -> pd.DataFrame:
     "One row per run with its main parameters (from config.json) and sizes."
     keys = ("benchmark", "model", "pattern", "reflection", "aggregation", "n", "turns", "seed")
     return pd.DataFrame([dict(run=r.name, **{k: r.config.get(k) for k in keys}, problems=r.solutions.problem_id.nunique(),
                               solutions=len(r.solutions), calls=len(r.calls), path=str(r.path)) for r in _as_runs(runs)])
 
-# %% ../nbs/07_analysis.ipynb #15579b7e
+# %% ../nbs/07_analysis.ipynb #7f15adea
 def bootstrap_ci(values,             # one value per problem (NaNs ignored)
                  n_boot:int=1000,    # bootstrap resamples
                  seed:int=0,         # random seed
@@ -357,7 +372,7 @@ def bootstrap_ci(values,             # one value per problem (NaNs ignored)
                             for i in range(0, n_boot, chunk)])
     return tuple(float(q) for q in np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
 
-# %% ../nbs/07_analysis.ipynb #54082674
+# %% ../nbs/07_analysis.ipynb #891d16d6
 def _graded(run) -> pd.DataFrame:
     "Solutions that count for accuracy: not failed and graded."
     s = run.solutions
@@ -372,7 +387,19 @@ def _summarise(per_problem, keys, n_boot, seed, value="correct", sums=()) -> pd.
                      "n_problems": g.problem_id.nunique(), **{c: g[c].sum() for c in sums}})
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_analysis.ipynb #2474144b
+# %% ../nbs/07_analysis.ipynb #845000b3
+def final_rows(run) -> pd.DataFrame:
+    "The final solution of each problem: its aggregate rows of the largest turn."
+    a = _as_runs(run)[0].solutions
+    a = a[a.role == "aggregate"]
+    return a[a.turn == a.groupby("problem_id").turn.transform("max")]
+
+def failed_problems(run) -> list[str]:
+    "Problems recorded as failed that have no final solution."
+    s = _as_runs(run)[0].solutions
+    return sorted(set(s.problem_id[s.role == "failed"]) - set(final_rows(run).problem_id))
+
+# %% ../nbs/07_analysis.ipynb #0bdb13ba
 def accuracy_per_turn(runs,            # runs (see `load_runs`)
                       by=None,         # meta field(s) to break down by, e.g. "category"
                       n_boot:int=1000, # bootstrap resamples (0: no CI)
@@ -385,22 +412,11 @@ def accuracy_per_turn(runs,            # runs (see `load_runs`)
         g = g.assign(stage=np.where(g.role == "aggregate", "aggregate", "population"), method=g.method.fillna("population"))
         keys = ["stage", "method", "turn", *by]
         per = g.groupby([*keys, "problem_id"]).correct.agg(correct="mean", n_solutions="size").reset_index()
-        return _summarise(per, keys, n_boot, seed, sums=["n_solutions"])
+        out = _summarise(per, keys, n_boot, seed, sums=["n_solutions"])
+        return out.assign(n_failed=len(failed_problems(run))) if len(out) else out
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #081f83f4
-def final_rows(run) -> pd.DataFrame:
-    "The final solution of each problem: its aggregate rows of the largest turn."
-    a = _as_runs(run)[0].solutions
-    a = a[a.role == "aggregate"]
-    return a[a.turn == a.groupby("problem_id").turn.transform("max")]
-
-def failed_problems(run) -> list[str]:
-    "Problems recorded as failed that have no final solution."
-    s = _as_runs(run)[0].solutions
-    return sorted(set(s.problem_id[s.role == "failed"]) - set(final_rows(run).problem_id))
-
-# %% ../nbs/07_analysis.ipynb #d14235e4
+# %% ../nbs/07_analysis.ipynb #919b338b
 def final_accuracy(runs, by=None, n_boot:int=1000, seed:int=0) -> pd.DataFrame:
     "Accuracy of the final (aggregated) solutions per run and method, with a 95% CI; failed problems are counted apart."
     by = _listify(by)
@@ -411,22 +427,7 @@ def final_accuracy(runs, by=None, n_boot:int=1000, seed:int=0) -> pd.DataFrame:
         return out.assign(n_failed=len(failed_problems(run)), n_ungraded=int(f.correct.isna().sum())) if len(out) else out
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #886a7a6f
-def _sol(pid, turn, chain, role, correct, answer=None, parents=(), tokens=10, **meta):
-    "A hand-made solutions.jsonl row (for tests)."
-    return dict(id=f"{pid}/t{turn}/c{chain}/{role}", problem_id=pid, chain=chain, turn=turn, role=role,
-                parent_ids=list(parents), text="", answer=answer, correct=correct, tokens_prompt=tokens // 2,
-                tokens_completion=tokens - tokens // 2, meta=dict(meta))
-
-def _bank(d, solutions, calls=(), offline=(), **config):
-    "Write a hand-made sample bank (for tests); returns the loaded Run."
-    d = Path(d); d.mkdir(parents=True, exist_ok=True)
-    (d/"config.json").write_text(json.dumps(dict(run_name=d.name, **config)))
-    for name, rows in [("solutions", solutions), ("calls", calls), ("offline_aggregation", offline)]:
-        if rows: _write_jsonl(d/f"{name}.jsonl", rows)
-    return load_run(d)
-
-# %% ../nbs/07_analysis.ipynb #79a50bdd
+# %% ../nbs/07_analysis.ipynb #90e5b3f4
 def unbiased_pass_at_k(n:int, # samples
                        c:int, # correct samples
                        k:int, # subset size, 1 <= k <= n
@@ -442,7 +443,7 @@ def pass_at_k_curve(n:int, # samples per problem
     c, i = np.atleast_1d(np.asarray(c, float)), np.arange(n)
     return 1.0 - np.cumprod(np.clip((n - c[:, None] - i) / (n - i), 0, None), axis=1)
 
-# %% ../nbs/07_analysis.ipynb #0f9ca4b2
+# %% ../nbs/07_analysis.ipynb #b38b1080
 @lru_cache(maxsize=None)
 def _binom_row(m:int) -> np.ndarray:
     "C(m, b) for b = 0..m as floats."
@@ -468,7 +469,7 @@ def _times_free(P, m):
     for b in range(min(m, width - 1) + 1): out[..., b:] += _binom_row(m)[b] * P[..., :width - b]
     return out
 
-# %% ../nbs/07_analysis.ipynb #e0c3936d
+# %% ../nbs/07_analysis.ipynb #1f3194ff
 def _wins(d, rivals, n_free, n) -> np.ndarray:
     "Tie-weighted number of k-subsets (k = 0..n) that one answer with `d` samples wins."
     a = np.arange(1, d + 1)
@@ -493,7 +494,7 @@ def _maj_cost(counts, corr, n_free) -> float:
     n, q = counts.sum() + n_free, len(counts) // 2 + 1
     return sum(d * q * (n + 1) * (np.minimum(counts, d).sum() + len(counts) + n_free) for d in np.unique(counts[corr > 0]))
 
-# %% ../nbs/07_analysis.ipynb #6c8a7855
+# %% ../nbs/07_analysis.ipynb #5511c037
 def _maj_monte_carlo(counts, corr, n_free, draws=4000, seed=0) -> np.ndarray:
     "Seeded Monte Carlo estimate of the maj@k curve: every prefix of a random ordering is a random k-subset."
     rng, J = np.random.default_rng(seed), len(counts)
@@ -510,13 +511,13 @@ def _vote_classes(answers, correct, key=None):
     "Votes per distinct answer, mean correctness per answer, and the number of abstentions."
     tally = {}
     for a, c in zip(answers, correct):
-        v = None if a is None or (isinstance(a, float) and math.isnan(a)) else (key(a) if key else a)
+        v = None if _missing(a) else (key(a) if key else a)
         tally.setdefault(v, []).append(float(c))
     cls = [v for v in tally if v is not None]
     return (np.array([len(tally[v]) for v in cls], int), np.array([np.mean(tally[v]) for v in cls], float),
             len(tally.get(None, [])))
 
-# %% ../nbs/07_analysis.ipynb #1a791e83
+# %% ../nbs/07_analysis.ipynb #2a7dcd9c
 def maj_at_k_curve(answers,            # one answer per sample (None: no answer, abstains)
                    correct,            # correctness per sample (bool or 0/1)
                    key:Callable=None,  # answer -> vote key (default: the answer string as stored)
@@ -529,7 +530,7 @@ def maj_at_k_curve(answers,            # one answer per sample (None: no answer,
     if exact is None: exact = n <= 400 and _maj_cost(counts, corr, n_free) < 2e8
     return _maj_exact(counts, corr, n_free) if exact else _maj_monte_carlo(counts, corr, n_free, seed=seed)
 
-# %% ../nbs/07_analysis.ipynb #d7cb4730
+# %% ../nbs/07_analysis.ipynb #7388c45b
 def _population(run, turn) -> pd.DataFrame:
     "Graded generate/reflect rows of one turn (every turn when `turn` is None)."
     s = _graded(run)
@@ -546,12 +547,15 @@ def _pass_long(run, turn) -> pd.DataFrame:
 
 def _maj_long(run, turn, key=None, seed=0) -> pd.DataFrame:
     "maj@k per problem, turn and k (empty when no sample has an answer, e.g. code)."
-    pop, parts = _population(run, turn), []
+    pop = _population(run, turn).sort_values(["turn", "problem_id"], kind="stable")
     if not pop.answer.notna().any(): return pd.DataFrame(columns=["turn", "problem_id", "k", "maj_at_k"])
-    for i, ((t, pid), g) in enumerate(pop.groupby(["turn", "problem_id"])):
-        curve = maj_at_k_curve(g.answer.tolist(), g.correct.to_numpy(), key=key, seed=seed + i)
-        parts.append(pd.DataFrame(dict(turn=t, problem_id=pid, k=np.arange(1, len(curve) + 1), maj_at_k=curve)))
-    return pd.concat(parts, ignore_index=True)
+    turns, pids, ans, ok = pop.turn.to_numpy(), pop.problem_id.to_numpy(), pop.answer.tolist(), pop.correct.to_numpy()
+    starts = np.flatnonzero(np.r_[True, (turns[1:] != turns[:-1]) | (pids[1:] != pids[:-1])])
+    curves = [maj_at_k_curve(ans[i:j], ok[i:j], key=key, seed=seed + g)
+              for g, (i, j) in enumerate(zip(starts, [*starts[1:], len(ans)]))]
+    sizes = [len(c) for c in curves]
+    return pd.DataFrame(dict(turn=np.repeat(turns[starts], sizes), problem_id=np.repeat(pids[starts], sizes),
+                             k=np.concatenate([np.arange(1, n + 1) for n in sizes]), maj_at_k=np.concatenate(curves)))
 
 def _curve_table(long, value, by, ks, run) -> pd.DataFrame:
     "Mean of a per-problem curve over problems, per turn and k."
@@ -559,7 +563,7 @@ def _curve_table(long, value, by, ks, run) -> pd.DataFrame:
     if ks is not None: long = long[long.k.isin(list(ks))]
     return long.groupby(["turn", *by, "k"])[value].agg(**{value: "mean", "n_problems": "size"}).reset_index()
 
-# %% ../nbs/07_analysis.ipynb #48b8aa1d
+# %% ../nbs/07_analysis.ipynb #5ac17345
 def pass_at_k(runs,       # runs (see `load_runs`)
               turn=0,     # population turn (None: every turn)
               ks=None,    # k values to keep (default: all k <= n)
@@ -575,7 +579,7 @@ def maj_at_k(runs, turn=0, ks=None, by=None,
     "Expected majority-vote accuracy maj@k of a turn's population (ties broken at random), mean over problems."
     return _per_run(runs, lambda r: _curve_table(_maj_long(r, turn, key, seed), "maj_at_k", _listify(by), ks, r))
 
-# %% ../nbs/07_analysis.ipynb #efcd6ac9
+# %% ../nbs/07_analysis.ipynb #e3a1277a
 def _aggregator_long(run) -> pd.DataFrame:
     "Per-problem aggregator accuracy by method, source, population turn and k."
     o = run.offline[run.offline.correct.notna()]
@@ -586,9 +590,10 @@ def _aggregator_long(run) -> pd.DataFrame:
     t = [max((turns.get(i, t) for i in p), default=t) for p, t in zip(a.parent_ids, a.turn)]
     own = pd.DataFrame(dict(method=a.method.values, turn=t, n=k, problem_id=a.problem_id.values, correct=a.correct.values))
     own = own.groupby(["method", "turn", "n", "problem_id"]).correct.mean().reset_index().assign(source="run")
-    return pd.concat([off, own], ignore_index=True).rename(columns={"n": "k", "correct": "accuracy"}).astype({"k": int})
+    out = pd.concat([d for d in (off, own) if len(d)], ignore_index=True) if len(off) + len(own) else own
+    return out.rename(columns={"n": "k", "correct": "accuracy"}).astype({"k": int, "accuracy": float})
 
-# %% ../nbs/07_analysis.ipynb #2c764a38
+# %% ../nbs/07_analysis.ipynb #2021317f
 def aggregator_at_k(runs, by=None, n_boot:int=0, seed:int=0) -> pd.DataFrame:
     "Accuracy of each aggregator at each k (offline repeats averaged, and the run's own aggregates), over problems."
     by = _listify(by)
@@ -614,7 +619,7 @@ def selection_gap(runs, by=None, key:Callable=None, seed:int=0) -> pd.DataFrame:
         return out.reset_index().assign(selection_gap=lambda d: d.pass_at_k - d.accuracy)
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #08b35a62
+# %% ../nbs/07_analysis.ipynb #a1e57d0d
 TRANSITIONS = ("right→right", "right→wrong", "wrong→right", "wrong→wrong")
 
 def reflection_pairs(run) -> pd.DataFrame:
@@ -627,7 +632,7 @@ def reflection_pairs(run) -> pd.DataFrame:
                              before=parent.correct.values, after=r.correct.values,
                              answer_before=parent.answer.values, answer_after=r.answer.values))
 
-# %% ../nbs/07_analysis.ipynb #1097e278
+# %% ../nbs/07_analysis.ipynb #78670327
 def transitions(runs, by=None) -> pd.DataFrame:
     "Counts and shares of right/wrong transitions per reflection turn (ungraded pairs left out)."
     by = _listify(by)
@@ -641,7 +646,7 @@ def transitions(runs, by=None) -> pd.DataFrame:
 
 def answer_changes(runs, by=None, key:Callable=None) -> pd.DataFrame:
     "How often reflection changes the answer, per turn, overall and split by whether the parent was right."
-    by, f = _listify(by), (lambda a: a if a is None or key is None else key(a))
+    by, f = _listify(by), (lambda a: None if _missing(a) else key(a) if key else a)
     def one(run):
         p = _with_attrs(reflection_pairs(run), run, by)
         p = p.assign(changed=[f(a) != f(b) for a, b in zip(p.answer_before, p.answer_after)])
@@ -651,7 +656,7 @@ def answer_changes(runs, by=None, key:Callable=None) -> pd.DataFrame:
                                  change_rate_when_wrong=p[p.before == 0].groupby(["turn", *by]).changed.mean())).reset_index()
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #006df65f
+# %% ../nbs/07_analysis.ipynb #31c66def
 def problem_costs(run) -> pd.DataFrame:
     "Total tokens and LLM calls per problem: all roles from calls.jsonl, else the solution rows' tokens."
     run = _as_runs(run)[0]; ids = run.solutions.problem_id.unique()
@@ -669,7 +674,7 @@ def _chain_cost(run) -> pd.DataFrame:
     cum = g[["tokens", "calls"]].groupby(level=0).cumsum().div(g.groupby(level=0).chains.transform("max"), axis=0)
     return cum.reset_index()
 
-# %% ../nbs/07_analysis.ipynb #dda0554c
+# %% ../nbs/07_analysis.ipynb #5e6f4bce
 def compute_table(runs, by=None) -> pd.DataFrame:
     "Accuracy against mean tokens and calls per problem, per run and method (final rows and offline aggregation)."
     by = _listify(by)
@@ -677,9 +682,11 @@ def compute_table(runs, by=None) -> pd.DataFrame:
         keys = ["method", "source", "turn", "k", *by]
         agg = _with_attrs(_aggregator_long(run), run, by)
         costs, chain = problem_costs(run), _chain_cost(run)
-        own = agg[agg.source == "run"].merge(costs[["problem_id", "tokens", "calls"]], on="problem_id", how="left")
-        off = agg[agg.source == "offline"].merge(_offline_costs(run, chain), on=["problem_id", "method", "turn", "k"], how="left")
-        per = pd.concat([own, off], ignore_index=True)
+        own = agg[agg.source == "run"]
+        own = own[own.turn == own.turn.max()].merge(costs[["problem_id", "tokens", "calls"]], on="problem_id", how="left")
+        off = agg[agg.source == "offline"]
+        if len(off): off = off.merge(_offline_costs(run, chain), how="left", on=["problem_id", "method", "turn", "k"])
+        per = pd.concat([d for d in (own, off) if len(d)], ignore_index=True) if len(own) + len(off) else own
         out = per.groupby(keys)[["accuracy", "tokens", "calls"]].mean()
         return out.assign(n_problems=per.groupby(keys).size()).reset_index()
     return _per_run(runs, one)
@@ -691,7 +698,7 @@ def _offline_costs(run, chain) -> pd.DataFrame:
     return o.assign(tokens=o.tokens + o["n"] * o.tokens_chain, calls=o.calls + o["n"] * o.calls_chain,
                     k=o["n"])[["problem_id", "method", "turn", "k", "tokens", "calls"]]
 
-# %% ../nbs/07_analysis.ipynb #49965477
+# %% ../nbs/07_analysis.ipynb #bed946e2
 def pareto_frontier(df:pd.DataFrame, # points, one per row
                     x:str="tokens",  # cost column (lower is better)
                     y:str="accuracy",# quality column (higher is better)
@@ -703,7 +710,7 @@ def pareto_frontier(df:pd.DataFrame, # points, one per row
     best = np.maximum.accumulate(np.r_[-np.inf, d[y].to_numpy()[:-1]])
     return d[d[y].to_numpy() > best]
 
-# %% ../nbs/07_analysis.ipynb #5e6aa248
+# %% ../nbs/07_analysis.ipynb #732b3b25
 def auroc(scores, # a score per item (higher: more likely positive)
           labels, # truth per item (bool or 0/1)
          ) -> float:
@@ -715,35 +722,37 @@ def auroc(scores, # a score per item (higher: more likely positive)
     ranks = pd.Series(s).rank(method="average").to_numpy()
     return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
-# %% ../nbs/07_analysis.ipynb #e4282ffc
+# %% ../nbs/07_analysis.ipynb #7e885ac9
 def _flag(v):
     "A verdict as 1.0/0.0, NaN when it is not a clear yes/no."
     if isinstance(v, (bool, np.bool_)) or v in (0, 1): return float(v)
-    return {"yes": 1.0, "true": 1.0, "correct": 1.0, "no": 0.0, "false": 0.0, "incorrect": 0.0}.get(str(v).strip().lower(), np.nan)
+    words = {"yes": 1.0, "true": 1.0, "correct": 1.0, "no": 0.0, "false": 0.0, "incorrect": 0.0}
+    return words.get(str(v).strip().lower(), np.nan)
 
 def _verdict_pairs(run) -> pd.DataFrame:
-    "Self-evaluation verdicts next to the truth of the solution they judged (the parent, else the row itself)."
+    "Reflection verdicts next to the truth of the solution they judged (the parent, else the row itself)."
     s = run.solutions
     v = [next((m[k] for k in ("verdict", "self_eval_verdict") if m.get(k) is not None), None) for m in s.meta]
     r = s.assign(verdict=[np.nan if x is None else _flag(x) for x in v]).dropna(subset=["verdict"])
-    truth = dict(zip(s.id, s.correct))
+    truth, default = dict(zip(s.id, s.correct)), run.config.get("reflection") or "unknown"
     judged = [truth.get(p[0], c) if p else c for p, c in zip(r.parent_ids, r.correct)]
-    return r[["problem_id", "turn"]].assign(verdict=r.verdict.values, truth=judged).dropna(subset=["truth"])
+    return r[["problem_id", "turn"]].assign(mode=[m.get("mode") or default for m in r.meta], verdict=r.verdict.values,
+                                            truth=judged).dropna(subset=["truth"])
 
-# %% ../nbs/07_analysis.ipynb #2bba643c
+# %% ../nbs/07_analysis.ipynb #76455f7a
 def self_eval_diagnostics(runs, by=None) -> pd.DataFrame:
-    "Agreement of self-evaluation verdicts with ground truth per turn: accuracy, TPR, TNR, AUROC."
+    "Agreement of reflection verdicts with ground truth per mode and turn: accuracy, TPR, TNR, AUROC."
     by = _listify(by)
     def one(run):
-        p = _with_attrs(_verdict_pairs(run), run, by)
-        rows = [{**dict(zip(["turn", *by], k)), "n": len(g), "agreement": (g.verdict == g.truth).mean(),
+        p, keys = _with_attrs(_verdict_pairs(run), run, by), ["mode", "turn", *by]
+        rows = [{**dict(zip(keys, k)), "n": len(g), "agreement": (g.verdict == g.truth).mean(),
                  "tpr": g.verdict[g.truth == 1].mean(), "tnr": 1 - g.verdict[g.truth == 0].mean(),
                  "judged_correct_rate": g.verdict.mean(), "actual_correct_rate": g.truth.mean(),
-                 "auroc": auroc(g.verdict, g.truth)} for k, g in p.groupby(["turn", *by])]
+                 "auroc": auroc(g.verdict, g.truth)} for k, g in p.groupby(keys)]
         return pd.DataFrame(rows)
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #164fad7d
+# %% ../nbs/07_analysis.ipynb #c1fc60d4
 def _scored_candidates(run) -> pd.DataFrame:
     "One row per (aggregate row, scored candidate): score and the candidate's correctness."
     s = run.solutions; truth = dict(zip(s.id, s.correct))
@@ -761,7 +770,7 @@ def _decision_stats(g) -> pd.Series:
     top = g.correct[g.score == g.score.max()].mean() if len(g) else np.nan
     return pd.Series(dict(auroc=auroc(g.score, g.correct), top1=top, oracle=g.correct.max() if len(g) else np.nan))
 
-# %% ../nbs/07_analysis.ipynb #947a4559
+# %% ../nbs/07_analysis.ipynb #72355960
 def scoring_diagnostics(runs, by=None) -> pd.DataFrame:
     "How well LLM scores (`meta['scores']` of aggregate rows) track ground truth, per run and method."
     by = _listify(by)
@@ -778,7 +787,7 @@ def scoring_diagnostics(runs, by=None) -> pd.DataFrame:
                                  oracle_accuracy=d.groupby(["method", *by]).oracle.mean())).reset_index()
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #4c6eb51f
+# %% ../nbs/07_analysis.ipynb #76c001b4
 def _comparisons(run) -> pd.DataFrame:
     "One row per pairwise comparison of every aggregate row that records them."
     s = run.solutions
@@ -797,7 +806,7 @@ def _order_consistency(c) -> tuple[int, float]:
     both = g[g["size"] >= 2]
     return len(both), float((both["nunique"] == 1).mean()) if len(both) else np.nan
 
-# %% ../nbs/07_analysis.ipynb #f71a07a1
+# %% ../nbs/07_analysis.ipynb #080973a1
 def position_bias(runs, by=None) -> pd.DataFrame:
     "Pairwise judging: share of decided comparisons won by the first-shown candidate, tie rate, order consistency."
     by = _listify(by)
@@ -813,12 +822,13 @@ def position_bias(runs, by=None) -> pd.DataFrame:
         return pd.DataFrame(rows)
     return _per_run(runs, one)
 
-# %% ../nbs/07_analysis.ipynb #290a0b0a
+# %% ../nbs/07_analysis.ipynb #09dfde57
 def scaling_curves(runs, turn=0, key:Callable=None, seed:int=0) -> pd.DataFrame:
     "pass@k, maj@k and aggregator accuracy against k for one population turn, as one long table."
     def one(run):
         p = pass_at_k(run, turn).rename(columns={"pass_at_k": "accuracy"}).assign(metric="pass@k", source="population")
-        m = maj_at_k(run, turn, key=key, seed=seed).rename(columns={"maj_at_k": "accuracy"}).assign(metric="maj@k", source="population")
+        m = maj_at_k(run, turn, key=key, seed=seed).rename(columns={"maj_at_k": "accuracy"})
+        m = m.assign(metric="maj@k", source="population")
         a = aggregator_at_k(run); a = a[a.turn == turn] if len(a) else a
         a = a.assign(metric=a.method) if len(a) else a
         parts = [d.drop(columns=["run"], errors="ignore") for d in (p, m, a) if len(d)]

@@ -5,7 +5,7 @@
 # %% ../nbs/01_prompts.ipynb #c002
 from __future__ import annotations
 import re, string
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 # %% auto #0
@@ -196,22 +196,10 @@ def get_template(name: str,            # e.g. "math/solve"
     return Template(name, o.get("system", base.system), o.get("user", base.user))
 
 # %% ../nbs/01_prompts.ipynb #c033
-_BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
-
-def _balanced(text: str, start: int) -> str | None:
-    "The text from `start` up to the brace that closes an already-open one, or None if it never closes."
-    depth = 1
-    for i in range(start, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        if depth == 0: return text[start:i]
-    return None
-
 def parse_boxed(text: str) -> str | None:
     "Content of the last complete `\\boxed{...}` (balanced braces), stripped; None if there is none."
-    for m in reversed(list(_BOXED.finditer(text or ""))):
-        inner = _balanced(text, m.end())
-        if inner and inner.strip(): return inner.strip()
-    return None
+    from tts_nb.judges import last_boxed  # one implementation, in the judges (imported late: judges imports this module)
+    return last_boxed(text)
 
 # %% ../nbs/01_prompts.ipynb #c037
 _CHOICE = re.compile(r"answer[\s*_]*[:：][\s*_$(\[{]*(?:\\(?:text|textbf|mathrm|boxed)\{)?[\s*(]*([A-D])(?![A-Za-z0-9])", re.I)

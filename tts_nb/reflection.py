@@ -6,14 +6,15 @@
 from __future__ import annotations
 import asyncio, re
 from dataclasses import dataclass, field
+from fastcore.basics import patch
 from .prompts import get_template, format_problem, parse_yes_no, parse_code_block
 from . import judges
 
 # %% auto #0
 __all__ = ['TEMPERATURES', 'OPERATOR_PARAMS', 'REFLECTIONS', 'Solution', 'sampling', 'Calls', 'generate', 'bug_report',
-           'ground_truth_feedback', 'execution_feedback', 'grade_with', 'run_sample_tests', 'reflect']
+           'execution_feedback', 'ground_truth_feedback', 'grade_with', 'run_sample_tests', 'reflect']
 
-# %% ../nbs/04_reflection.ipynb #c005
+# %% ../nbs/04_reflection.ipynb #c006
 @dataclass
 class Solution:
     "One candidate answer to a problem: text, grade, place in the run, parents and cost."
@@ -33,7 +34,7 @@ class Solution:
         self.parent_ids = tuple(self.parent_ids)
         if not self.id: self.id = f"t{self.turn}/c{self.chain}/{self.role}"
 
-# %% ../nbs/04_reflection.ipynb #c009
+# %% ../nbs/04_reflection.ipynb #c010
 TEMPERATURES = dict(solve=0.8, no_feedback=1.0, self_evaluation=0.0, self_evaluation_check=0.0, correction=0.7,
                     ground_truth=0.7, ground_truth_simple=0.7, code_execution=0.7, generate_one=0.7,
                     select_one=0.0, score=0.0, compare=0.0, llm_voting=0.0)
@@ -52,7 +53,7 @@ def sampling(params: dict,  # operator params, as passed to `reflect`/`aggregate
     if params.get("sampling_seed") is not None: out["seed"] = params["sampling_seed"]
     return {**out, "temperature": temps[purpose]}
 
-# %% ../nbs/04_reflection.ipynb #c013
+# %% ../nbs/04_reflection.ipynb #c014
 def _new_usage() -> dict: return dict(calls=0, tokens_prompt=0, tokens_completion=0)
 
 class Calls:
@@ -70,9 +71,7 @@ class Calls:
         u = self.usage.setdefault(role, _new_usage())
         u["calls"] += 1; u["tokens_prompt"] += completion.tokens_prompt; u["tokens_completion"] += completion.tokens_completion
 
-# %% ../nbs/04_reflection.ipynb #c014
-from fastcore.basics import patch
-
+# %% ../nbs/04_reflection.ipynb #c015
 @patch
 async def ask(self: Calls, purpose: str, role: str, **fields):
     "One completion of `purpose`'s prompt, tallied under `role`."
@@ -86,7 +85,7 @@ def solution(self: Calls, text: str, meta: dict = None, **kw) -> Solution:
     tp, tc = (sum(u[k] for u in self.usage.values()) for k in ("tokens_prompt", "tokens_completion"))
     return Solution(text, tokens_prompt=tp, tokens_completion=tc, meta={"usage": self.usage, **(meta or {})}, **kw)
 
-# %% ../nbs/04_reflection.ipynb #c018
+# %% ../nbs/04_reflection.ipynb #c019
 def _finish(c) -> dict:
     "Diagnostics of the completion that produced a text."
     return {"finish_reason": c.finish_reason}
@@ -101,7 +100,7 @@ async def generate(llm, problem, n: int, **params) -> list[Solution]:
         out.append(one.solution(c.text, chain=i, meta=_finish(c)))
     return out
 
-# %% ../nbs/04_reflection.ipynb #c022
+# %% ../nbs/04_reflection.ipynb #c023
 def bug_report(log: str,             # a verification log (self_evaluation output)
                limit: int = 10_000,  # characters kept
               ) -> str:
@@ -110,49 +109,52 @@ def bug_report(log: str,             # a verification log (self_evaluation outpu
     text = (log[m.start():] if m else (log or "")).strip()
     return text if len(text) <= limit else text[:limit] + "\n[... truncated]"
 
-# %% ../nbs/04_reflection.ipynb #c026
-def _cap(s, limit: int) -> str:
-    "Text capped at `limit` characters, marked when cut."
-    s = "" if s is None else str(s)
-    return s if len(s) <= limit else s[:limit] + f"... [{len(s) - limit} more characters]"
-
-def ground_truth_feedback(grade,             # a judges.Grade of the solution
-                          limit: int = 1000, # characters per item
-                         ) -> str:
-    "What the grader found, for the ground-truth correction prompt (never the reference answer)."
-    ans = f"The final answer we extracted from your solution: {_cap(grade.answer, limit)}" if grade.answer is not None \
-          else "We could not find a final answer in the required format in your solution."
-    detail = grade.detail if isinstance(grade.detail, str) else None
-    return ans + (f"\nGrader's note: {_cap(detail, limit)}" if detail else "")
-
-# %% ../nbs/04_reflection.ipynb #c028
+# %% ../nbs/04_reflection.ipynb #c027
 _STATUS = dict(AC="accepted", WA="wrong answer", TLE="time limit exceeded", MLE="memory limit exceeded",
                RE="runtime error", CE="compilation error", OLE="output limit exceeded")
-
-def _first_failure(verdict):
-    "The first non-accepted test case of a verdict, or None."
-    return next((c for c in (getattr(verdict, "cases", None) or []) if _get(c, "status") not in ("AC", None)), None)
 
 def _get(x, k):
     "Field `k` of a dict or an object."
     return x.get(k) if isinstance(x, dict) else getattr(x, k, None)
 
-# %% ../nbs/04_reflection.ipynb #c029
-def execution_feedback(verdict,           # functioncall.Verdict of the sample tests
-                       limit: int = 1000, # characters per item
+def _cap(s, limit: int) -> str:
+    "Text capped at `limit` characters, marked when cut."
+    s = "" if s is None else str(s)
+    return s if len(s) <= limit else s[:limit] + f"... [{len(s) - limit} more characters]"
+
+def _first_failure(verdict):
+    "The first non-accepted test case of a verdict, or None."
+    return next((c for c in (_get(verdict, "cases") or []) if _get(c, "status") not in ("AC", None)), None)
+
+# %% ../nbs/04_reflection.ipynb #c028
+def execution_feedback(verdict,                 # functioncall.Verdict (or its dict) of the tests run
+                       limit: int = 1000,       # characters per item
+                       tests: str = "example tests", # what the tests were, in words
                       ) -> str:
-    "Passed/total, the error type and the first failing case, for the code-execution correction prompt."
-    st = verdict.status
-    lines = [f"Result: {st} ({_STATUS.get(st, st)}); passed {verdict.passed} of {verdict.total} example tests."]
-    if st == "CE": lines.append(f"Compiler output:\n{_cap(getattr(verdict, 'compile_log', ''), limit)}")
+    "Passed/total, the error type and the first failing case, for a correction prompt."
+    st = _get(verdict, "status")
+    lines = [f"Result: {st} ({_STATUS.get(st, st)}); passed {_get(verdict, 'passed')} of {_get(verdict, 'total')} {tests}."]
+    if st == "CE": lines.append(f"Compiler output:\n{_cap(_get(verdict, 'compile_log'), limit)}")
     case = _first_failure(verdict)
-    if case is not None:
-        for k, title in (("input", "Input"), ("output", "Your output"), ("expected", "Expected output")):
-            if _get(case, k) is not None: lines.append(f"{title}:\n{_cap(_get(case, k), limit)}")
-        if _get(case, "message"): lines.append(f"Details: {_cap(_get(case, 'message'), limit)}")
+    for k, title in (("input", "Input"), ("output", "Your output"), ("expected", "Expected output")):
+        if case is not None and _get(case, k) is not None: lines.append(f"{title}:\n{_cap(_get(case, k), limit)}")
+    if case is not None and _get(case, "message"): lines.append(f"Details: {_cap(_get(case, 'message'), limit)}")
     return "\n".join(lines)
 
-# %% ../nbs/04_reflection.ipynb #c031
+# %% ../nbs/04_reflection.ipynb #c032
+_NO_CODE = "Your response contains no complete C++ program: put the whole program, with its #include lines, in one ```cpp code block."
+
+def ground_truth_feedback(grade,             # a judges.Grade of the solution
+                          limit: int = 1000, # characters per item
+                         ) -> str:
+    "What the grader found, for the ground-truth correction prompt (never the reference answer)."
+    v = grade.detail.get("verdict") if isinstance(grade.detail, dict) else None
+    if v: return execution_feedback(v, limit, tests="hidden tests")
+    if grade.method == "no_code": return _NO_CODE
+    if grade.answer is None: return "We could not find a final answer in the required format in your solution."
+    return f"The final answer we extracted from your solution: {_cap(grade.answer, limit)}"
+
+# %% ../nbs/04_reflection.ipynb #c036
 def _fallback(meta: dict, reason: str, **kw) -> dict:
     "Record a fallback in `meta` (returned for chaining)."
     meta.setdefault("fallbacks", []).append(dict(reason=reason, **kw))
@@ -163,7 +165,7 @@ async def _no_feedback(calls: Calls, sol: Solution) -> tuple[str, dict]:
     c = await calls.ask("no_feedback", "reflect", solution=sol.text)
     return c.text, _finish(c)
 
-# %% ../nbs/04_reflection.ipynb #c033
+# %% ../nbs/04_reflection.ipynb #c038
 async def _self_evaluation(calls: Calls, sol: Solution) -> tuple[str, dict]:
     "Verify, check the verification, correct only if errors were found."
     log = await calls.ask("self_evaluation", "evaluate", solution=sol.text)
@@ -176,7 +178,7 @@ async def _self_evaluation(calls: Calls, sol: Solution) -> tuple[str, dict]:
     c = await calls.ask("correction", "reflect", solution=sol.text, feedback=report)
     return c.text, {**meta, "feedback": report, **_finish(c)}
 
-# %% ../nbs/04_reflection.ipynb #c035
+# %% ../nbs/04_reflection.ipynb #c040
 async def grade_with(calls: Calls, text: str):
     "Grade `text` with the run's `grader` param, else `judges.grade` (with `llm_judge` if given)."
     g = calls.params.get("grader")
@@ -189,42 +191,50 @@ async def _ground_truth(calls: Calls, sol: Solution) -> tuple[str, dict]:
     if g.correct is None:
         text, meta = await _no_feedback(calls, sol)
         return text, _fallback({**meta, "verdict": None, "kept": False}, "grade undecided: no ground truth, reflected without feedback")
-    if calls.params.get("simple"): c = await calls.ask("ground_truth_simple", "reflect", solution=sol.text)
-    else: c = await calls.ask("ground_truth", "reflect", solution=sol.text,
-                              feedback=(fb := ground_truth_feedback(g, calls.params.get("feedback_chars", 1000))))
-    return c.text, dict(verdict=False, kept=False, **({} if calls.params.get("simple") else {"feedback": fb}), **_finish(c))
+    simple = calls.params.get("simple")
+    fb = None if simple else ground_truth_feedback(g, calls.params.get("feedback_chars", 1000))
+    c = await calls.ask("ground_truth_simple" if simple else "ground_truth", "reflect", solution=sol.text, feedback=fb)
+    return c.text, dict(verdict=False, kept=False, **({} if simple else {"feedback": fb}), **_finish(c))
 
-# %% ../nbs/04_reflection.ipynb #c037
-async def run_sample_tests(problem,           # a code Problem
-                           code: str,         # C++ source
+# %% ../nbs/04_reflection.ipynb #c042
+async def run_sample_tests(problem,            # a code Problem
+                           code: str,          # C++ source
                            cases: list = None, # 1-based bundle cases instead of the statement's examples
                           ):
     "Verdict of `code` on the problem's sample tests (or chosen bundle cases); None if there are none."
     import functioncall
     m = problem.meta or {}
+    if m.get("type") == "interactive" and m.get("problem_dir"): cases = cases or [1]  # interactive examples are transcripts
     if cases: return await functioncall.ajudge_problem_dir(code, "cpp", m["problem_dir"], stop_on_first_failure=True, cases=cases)
     if not m.get("sample_tests"): return None
+    b = functioncall.read_bundle(m["problem_dir"]) if m.get("problem_dir") else None
     return await functioncall.ajudge(code, "cpp", m["sample_tests"], time_limit=m.get("time_limit", 1.0),
-                                     memory_limit_mb=m.get("memory_limit_mb", 256), stop_on_first_failure=True)
+                                     memory_limit_mb=m.get("memory_limit_mb", 256), checker=b.checker if b else None,
+                                     stop_on_first_failure=True)
 
-# %% ../nbs/04_reflection.ipynb #c038
-_NO_CODE = "Your response contains no complete C++ program: put the whole program, with its #include lines, in one ```cpp code block."
+# %% ../nbs/04_reflection.ipynb #c043
+async def _sample_verdict(calls: Calls, code: str):
+    "(verdict, None) from the sample tests, or (None, why) when there is nothing to run or the judge failed."
+    import functioncall
+    try: v = await run_sample_tests(calls.problem, code, calls.params.get("test_cases"))
+    except (functioncall.JudgeError, functioncall.BundleError) as e: return None, f"sample tests could not be judged ({type(e).__name__}: {e})"
+    return (v, None) if v is not None else (None, "no sample tests")
 
 async def _code_execution(calls: Calls, sol: Solution) -> tuple[str, dict]:
     "Feedback from running the sample tests; keep a solution that passes them all."
     if calls.problem.domain != "code": raise ValueError(f"code_execution reflection needs a code problem, not {calls.problem.domain!r}")
     code = parse_code_block(sol.text)
-    v = await run_sample_tests(calls.problem, code, calls.params.get("test_cases")) if code else None
-    if code and v is None:
+    v, why = await _sample_verdict(calls, code) if code else (None, None)
+    if why:
         text, meta = await _no_feedback(calls, sol)
-        return text, _fallback({**meta, "kept": False}, "no sample tests: reflected without feedback")
-    ex = dict(status=v.status, passed=v.passed, total=v.total) if v else dict(status="CE", passed=0, total=0)
+        return text, _fallback({**meta, "kept": False}, f"{why}: reflected without feedback")
+    ex = dict(status=v.status, passed=v.passed, total=v.total) if v else dict(status="no_code", passed=0, total=0)
     if v and v.status == "AC": return sol.text, dict(verdict=True, kept=True, execution=ex)
     fb = execution_feedback(v, calls.params.get("feedback_chars", 1000)) if v else _NO_CODE
     c = await calls.ask("code_execution", "reflect", solution=sol.text, feedback=fb)
     return c.text, dict(verdict=False, kept=False, execution=ex, feedback=fb, **_finish(c))
 
-# %% ../nbs/04_reflection.ipynb #c040
+# %% ../nbs/04_reflection.ipynb #c045
 REFLECTIONS = {"no_feedback": _no_feedback, "self_evaluation": _self_evaluation,
                "ground_truth": _ground_truth, "code_execution": _code_execution}
 

@@ -1,0 +1,154 @@
+"""Client for one or more judge servers (`python -m functioncall.serve`): same calls as the local judge, spread over
+the servers by least outstanding requests, with failover when a server cannot be reached."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .judge import OUTPUT_LIMIT_MB
+from .verdict import JudgeError, Verdict
+
+__all__ = ["JudgeClient", "JudgeServiceError"]
+
+
+class JudgeServiceError(JudgeError):
+    """A judge server refused the request (4xx, with its message) or no server could answer."""
+    def __init__(self, msg, status: int | None = None):
+        super().__init__(msg)
+        self.status = status
+
+
+def _source(x):
+    "Checker/interactor for the wire: local files are read and sent as source text."
+    if x is None: return None
+    if isinstance(x, Path) or (isinstance(x, str) and "\n" not in x and "#include" not in x): return Path(x).read_text()
+    return x
+
+
+class JudgeClient:
+    "Judge through several servers; `urls` like ['http://judge1:8642', 'http://judge2:8642']."
+    def __init__(self, urls, timeout: float = 3600, down_for: float = 5.0):
+        self.urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
+        if not self.urls: raise ValueError("JudgeClient needs at least one URL")
+        self.timeout, self.down_for = timeout, down_for
+        self.outstanding = {u: 0 for u in self.urls}
+        self.served = {u: 0 for u in self.urls}
+        self.down_until = {u: 0.0 for u in self.urls}
+        self._lock = threading.Lock()
+        self._rr = 0
+
+    def _pick(self, avoid=()) -> str | None:
+        "The reachable server with the fewest requests in flight (round robin among ties)."
+        with self._lock:
+            now = time.monotonic()
+            cands = [u for u in self.urls if u not in avoid and self.down_until[u] <= now] or \
+                    [u for u in self.urls if u not in avoid]
+            if not cands: return None
+            self._rr += 1
+            u = min(cands, key=lambda u: (self.outstanding[u], (self.urls.index(u) - self._rr) % len(self.urls)))
+            self.outstanding[u] += 1
+            return u
+
+    def _done(self, u, ok: bool | None):
+        with self._lock:
+            self.outstanding[u] -= 1
+            if ok: self.served[u] += 1
+            if ok is False: self.down_until[u] = time.monotonic() + self.down_for
+
+    @staticmethod
+    def _judge_body(code, language, tests, time_limit, memory_limit_mb, checker, stop_on_first_failure,
+                    interactor=None, output_limit_mb=OUTPUT_LIMIT_MB):
+        return dict(code=code, language=language, tests=list(tests), time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                    checker=_source(checker), interactor=_source(interactor), stop_on_first_failure=stop_on_first_failure,
+                    output_limit_mb=output_limit_mb)
+
+    @staticmethod
+    def _problem_body(code, language, problem_dir, stop_on_first_failure=True, cases=None):
+        return dict(code=code, language=language, problem_dir=str(problem_dir), stop_on_first_failure=stop_on_first_failure,
+                    cases=list(cases) if cases is not None else None)
+
+    # --- blocking ---
+    def _post(self, path: str, body: dict) -> Verdict:
+        data, tried, last = json.dumps(body).encode(), set(), None
+        while (u := self._pick(tried)) is not None:
+            tried.add(u)
+            req = urllib.request.Request(u + path, data=data, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as r: out = json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                msg = _error_text(e.read())
+                self._done(u, None if e.code < 500 else False)
+                if e.code < 500: raise JudgeServiceError(f"{u}: {e.code} {msg}", e.code) from None
+                last = f"{u}: {e.code} {msg}"
+                continue
+            except (urllib.error.URLError, OSError, TimeoutError) as e:
+                self._done(u, False)
+                last = f"{u}: {e}"
+                continue
+            self._done(u, True)
+            return Verdict.from_dict(out)
+        raise JudgeServiceError(f"no judge server could answer; last error: {last}")
+
+    def judge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
+              stop_on_first_failure=True, **kw) -> Verdict:
+        "`functioncall.judge` on a server."
+        return self._post("/judge", self._judge_body(code, language, tests, time_limit, memory_limit_mb, checker,
+                                                     stop_on_first_failure, **kw))
+
+    def judge_problem_dir(self, code, language, problem_dir, stop_on_first_failure=True, cases=None) -> Verdict:
+        "`functioncall.judge_problem_dir` on a server (`problem_dir` is a path on the server's machine)."
+        return self._post("/judge_problem_dir", self._problem_body(code, language, problem_dir, stop_on_first_failure, cases))
+
+    def health(self) -> dict:
+        "Each server's /health answer (or the error)."
+        out = {}
+        for u in self.urls:
+            try:
+                with urllib.request.urlopen(u + "/health", timeout=10) as r: out[u] = json.loads(r.read())
+            except (urllib.error.URLError, OSError) as e: out[u] = {"ok": False, "error": str(e)}
+        return out
+
+    # --- async ---
+    async def _apost(self, path: str, body: dict) -> Verdict:
+        import aiohttp
+        tried, last = set(), None
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while (u := self._pick(tried)) is not None:
+                tried.add(u)
+                try:
+                    async with session.post(u + path, json=body) as r:
+                        raw = await r.read()
+                        if r.status >= 400:
+                            self._done(u, None if r.status < 500 else False)
+                            if r.status < 500: raise JudgeServiceError(f"{u}: {r.status} {_error_text(raw)}", r.status)
+                            last = f"{u}: {r.status} {_error_text(raw)}"
+                            continue
+                        out = json.loads(raw)
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                    self._done(u, False)
+                    last = f"{u}: {e!r}"
+                    continue
+                self._done(u, True)
+                return Verdict.from_dict(out)
+        raise JudgeServiceError(f"no judge server could answer; last error: {last}")
+
+    async def ajudge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
+                     stop_on_first_failure=True, **kw) -> Verdict:
+        "`functioncall.ajudge` on a server."
+        return await self._apost("/judge", self._judge_body(code, language, tests, time_limit, memory_limit_mb, checker,
+                                                            stop_on_first_failure, **kw))
+
+    async def ajudge_problem_dir(self, code, language, problem_dir, stop_on_first_failure=True, cases=None) -> Verdict:
+        "`functioncall.ajudge_problem_dir` on a server."
+        return await self._apost("/judge_problem_dir", self._problem_body(code, language, problem_dir, stop_on_first_failure, cases))
+
+
+def _error_text(raw: bytes) -> str:
+    try: return json.loads(raw).get("error", "") or raw.decode("utf-8", "replace")[:500]
+    except (ValueError, AttributeError): return raw.decode("utf-8", "replace")[:500]
