@@ -593,7 +593,7 @@ def _aggregator_long(run) -> pd.DataFrame:
     out = pd.concat([d for d in (off, own) if len(d)], ignore_index=True) if len(off) + len(own) else own
     return out.rename(columns={"n": "k", "correct": "accuracy"}).astype({"k": int, "accuracy": float})
 
-# %% ../nbs/07_analysis.ipynb #2021317f
+# %% ../nbs/07_analysis.ipynb #9f4605e4
 def aggregator_at_k(runs, by=None, n_boot:int=0, seed:int=0) -> pd.DataFrame:
     "Accuracy of each aggregator at each k (offline repeats averaged, and the run's own aggregates), over problems."
     by = _listify(by)
@@ -608,9 +608,10 @@ def selection_gap(runs, by=None, key:Callable=None, seed:int=0) -> pd.DataFrame:
     def one(run):
         agg = _aggregator_long(run)
         if agg.empty: return pd.DataFrame()
-        t = agg.turn.unique().tolist()
-        curves = [_pass_long(run, None), _maj_long(run, None, key, seed)]
-        per = agg.merge(curves[0][curves[0].turn.isin(t)], on=["turn", "k", "problem_id"], how="inner")
+        t = sorted(agg.turn.unique())   # only the populations some aggregator used
+        curves = [pd.concat([f(run, x, *args) for x in t], ignore_index=True)
+                  for f, args in ((_pass_long, ()), (_maj_long, (key, seed)))]
+        per = agg.merge(curves[0], on=["turn", "k", "problem_id"], how="inner")
         if len(curves[1]): per = per.merge(curves[1], on=["turn", "k", "problem_id"], how="left")
         else: per["maj_at_k"] = np.nan
         per = _with_attrs(per, run, by)
