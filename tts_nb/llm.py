@@ -117,6 +117,7 @@ class Endpoint:
     supports_n: bool | None = None    # learned: does it return n choices for one request?
     failures: int = 0                 # consecutive failed attempts
     cooldown_until: float = 0.0       # avoid this replica until then (monotonic clock)
+    local: bool = False               # the machine's shared embedded-model server
     _sems: dict = field(default_factory=dict, repr=False)
 
     def failed(self):
@@ -249,13 +250,13 @@ class LLM:
                  max_retries:int=6,       # retries of transient failures per request
                  transport=None):         # advanced: replace HTTP (see tts_nb.testing)
         model = model or os.environ.get("TTS_MODEL") or "local"
-        if model == "local" and base_url is None and transport is None:
-            base_url = ensure_local_server()
+        local = model == "local" and base_url is None and transport is None
+        if local: base_url = ensure_local_server()
         base_url = base_url or os.environ.get("TTS_BASE_URL")
         if not base_url and transport is None: raise ValueError("no endpoint: pass base_url=... or set TTS_BASE_URL (or use model='local')")
         if max_concurrency < 1: raise ValueError("max_concurrency must be >= 1")
         self.model, self.tags = model, {}
-        eps = [Endpoint(u.rstrip("/"), max_concurrency) for u in _as_list(base_url or ["scripted"])]
+        eps = [Endpoint(u.rstrip("/"), max_concurrency, local=local) for u in _as_list(base_url or ["scripted"])]
         transport = transport or HTTPTransport(api_key or os.environ.get("OPENAI_API_KEY") or "none", timeout)
         self._core = _Core(eps, transport, _resolve_cache(cache), max_retries)
 
@@ -326,7 +327,7 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
             self._record(role, ep.url, latency_s=time.perf_counter() - t0, error=str(e)[:500], sample_index=sample_index)
             raise LLMError(f"{ep.url} rejected the request (HTTP {e.status}): {e}") from None
         finally: ep.outstanding -= 1
-        _check_local_alive(ep.url)
+        _check_local_alive(ep)
         if attempt < self._core.max_retries: await asyncio.sleep(backoff_delay(attempt, retry_after=last[1].retry_after, rng=self._core.rng))
     ep, e = last
     raise LLMError(f"{ep.url}: request failed after {self._core.max_retries + 1} attempts; last status {e.status or 'no response'}: {e}")
@@ -462,26 +463,45 @@ def _wait_healthy(proc:subprocess.Popen, port:int, wait_s:float):
     proc.kill()
     raise LocalServerError(f"local llama.cpp server did not become healthy in {wait_s:.0f}s:\n{_log_tail(local_state_dir()/'server.log')}")
 
-# %% ../nbs/00_llm.ipynb #c054
+# %% ../nbs/00_llm.ipynb #c055
+def _is_our_server(pid:int) -> bool:
+    "Is `pid` alive and a llama.cpp server?"
+    try: return _pid_alive(pid) and b"llama_cpp.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError: return _pid_alive(pid)
+
+def _wait_for(port:int, pid:int, wait_s:float) -> bool:
+    "Wait until the server on `port` answers; False if it died or stayed silent for `wait_s`."
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if _healthy(port, timeout=5.0): return True
+        if not _pid_alive(pid): return False
+        time.sleep(0.5)
+    return False
+
+# %% ../nbs/00_llm.ipynb #c056
 def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
     "Base URL of the machine's shared local model server, starting it if needed."
     d = local_state_dir()
     with open(d/"server.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         st = _read_state()
-        if st and _pid_alive(st["pid"]) and _healthy(st["port"]): return f"http://127.0.0.1:{st['port']}/v1"
-        if st and _pid_alive(st["pid"]): _terminate(st["pid"])
+        if st and _is_our_server(st["pid"]):
+            if _wait_for(st["port"], st["pid"], wait_s): return f"http://127.0.0.1:{st['port']}/v1"
+            _terminate(st["pid"])                        # alive but unresponsive for wait_s: replace it
         model, port = find_local_model(), _free_port()
         proc = _spawn_server(model, port, n_ctx)
         _wait_healthy(proc, port, wait_s)
         (d/"server.json").write_text(json.dumps(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
         return f"http://127.0.0.1:{port}/v1"
 
-# %% ../nbs/00_llm.ipynb #c056
-def _check_local_alive(url:str):
-    "Raise `LocalServerError` at once if `url` is the local server and its process has died."
-    st = _read_state() if url.startswith("http://127.0.0.1:") else None
-    if st and url == f"http://127.0.0.1:{st['port']}/v1" and not _pid_alive(st["pid"]):
+# %% ../nbs/00_llm.ipynb #c058
+def _check_local_alive(ep:Endpoint):
+    "Follow the shared local server if another process restarted it; raise at once if it has died."
+    st = _read_state() if ep.local else None
+    if not st: return
+    url = f"http://127.0.0.1:{st['port']}/v1"
+    if url != ep.url and _pid_alive(st["pid"]): ep.url = url
+    elif url == ep.url and not _pid_alive(st["pid"]):
         raise LocalServerError(f"the local llama.cpp server (pid {st['pid']}) died; restart with LLM('local'). Log tail:\n"
                                f"{_log_tail(local_state_dir()/'server.log')}")
 
