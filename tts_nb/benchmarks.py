@@ -13,8 +13,7 @@ import tts_nb
 __all__ = ['DOMAINS', 'IMOBENCH_COLUMNS', 'IMOBENCH_FILES', 'IMOBENCH_URL', 'IMOBENCH_SHA256', 'IMOBENCH_FIXES', 'GPQA_OPTIONS',
            'GPQA_COLUMNS', 'LETTERS', 'LCB_HUB', 'LCB_TESTS_HUB', 'LCB_FIELDS', 'SAMPLE_ALIASES', 'Problem',
            'samples_dir', 'cache_dir', 'DataWarning', 'download_imobench', 'load_imobench', 'permutation', 'load_gpqa',
-           'parse_sample_tests', 'parse_time_limit', 'parse_memory_limit', 'bundle_limits', 'find_bundle',
-           'load_lcb_pro', 'load_samples']
+           'parse_sample_tests', 'bundle_limits', 'find_bundle', 'load_lcb_pro', 'load_samples']
 
 # %% ../nbs/02_benchmarks.ipynb #ef993618
 DOMAINS = ("math", "code", "science_qa")
@@ -239,39 +238,15 @@ def parse_sample_tests(statement: str) -> list[dict]:
     return tests
 
 # %% ../nbs/02_benchmarks.ipynb #37f0fe58
-def parse_time_limit(v) -> float:
-    "Seconds from `2`, `1s`, `1.5 s`, `500ms`."
-    m = re.fullmatch(r"\s*([\d.]+)\s*(ms|s|sec|seconds?)?\s*", str(v), re.I)
-    if not m: raise ValueError(f"bad time_limit {v!r}")
-    return float(m.group(1)) / (1000 if (m.group(2) or "").lower() == "ms" else 1)
-
-def parse_memory_limit(v) -> int:
-    "Megabytes from `256m`, `256MB`, `1g`, `262144k`, or a bare number of MB."
-    m = re.fullmatch(r"\s*([\d.]+)\s*([kmg]?)i?b?\s*", str(v), re.I)
-    if not m: raise ValueError(f"bad memory_limit {v!r}")
-    return int(round(float(m.group(1)) * {"k": 1 / 1024, "": 1, "m": 1, "g": 1024}[m.group(2).lower()]))
+from functioncall import read_bundle, parse_time_limit, parse_memory_limit  # one parser: the judge's own
 
 # %% ../nbs/02_benchmarks.ipynb #c1ded596
-def _from_functioncall(problem_dir: Path) -> dict | None:
-    "Limits via `functioncall.read_bundle`, when that exists."
-    try: from functioncall import read_bundle
-    except ImportError: return None
-    b = read_bundle(problem_dir)
-    get = (lambda k: b.get(k)) if isinstance(b, dict) else (lambda k: getattr(b, k, None))
-    tl, ml, kind = get("time_limit"), get("memory_limit_mb") or get("memory_limit"), get("type")
-    if tl is None or ml is None: return None
-    return dict(time_limit=parse_time_limit(tl), memory_limit_mb=parse_memory_limit(ml), type=kind or "default")
-
 def bundle_limits(problem_dir: str | Path) -> dict:
-    "`time_limit` (s), `memory_limit_mb` and `type` of a test bundle."
+    "`time_limit` (s), `memory_limit_mb` and `type` of a test bundle, as the judge that enforces them reads it."
     d = Path(problem_dir)
     if not (d / "config.yaml").exists(): raise FileNotFoundError(f"{d}: no config.yaml (not a test bundle)")
-    got = _from_functioncall(d)
-    if got: return got
-    import yaml
-    cfg = yaml.safe_load((d / "config.yaml").read_text()) or {}
-    return dict(time_limit=parse_time_limit(cfg.get("time_limit", 1)), memory_limit_mb=parse_memory_limit(cfg.get("memory_limit", 256)),
-                type=str(cfg.get("type", "default")))
+    b = read_bundle(d)
+    return dict(time_limit=b.time_limit, memory_limit_mb=b.memory_limit_mb, type=b.type)
 
 # %% ../nbs/02_benchmarks.ipynb #93527433
 LCB_HUB, LCB_TESTS_HUB = "QAQAQAQAQ/LiveCodeBench-Pro", "QAQAQAQAQ/LiveCodeBench-Pro-Testcase"
