@@ -206,9 +206,6 @@ def close(self:SampleBank):
     "Release the run directory."
     self._lock.close()
 
-@patch(as_prop=True)
-def solutions(self:SampleBank) -> list[dict]: return read_rows(self.dir/"solutions.jsonl")
-
 # %% ../nbs/06_pipeline.ipynb #r011
 def failed_row(problem, err:BaseException) -> dict:
     "The sample-bank row of a problem that could not be run."
