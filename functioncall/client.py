@@ -72,6 +72,15 @@ class JudgeClient:
         return dict(code=code, language=language, problem_dir=str(problem_dir), stop_on_first_failure=stop_on_first_failure,
                     cases=list(cases) if cases is not None else None)
 
+    def _answer(self, u: str, status: int, raw: bytes) -> Verdict | str:
+        "A server's reply as a Verdict, or the error to fail over with; a 4xx raises (the request is at fault)."
+        if status < 400:
+            self._done(u, True)
+            return Verdict.from_dict(json.loads(raw))
+        self._done(u, None if status < 500 else False)
+        if status < 500: raise JudgeServiceError(f"{u}: {status} {_error_text(raw)}", status)
+        return f"{u}: {status} {_error_text(raw)}"
+
     # --- blocking ---
     def _post(self, path: str, body: dict) -> Verdict:
         data, tried, last = json.dumps(body).encode(), set(), None
@@ -79,19 +88,15 @@ class JudgeClient:
             tried.add(u)
             req = urllib.request.Request(u + path, data=data, headers={"Content-Type": "application/json"})
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r: out = json.loads(r.read())
-            except urllib.error.HTTPError as e:
-                msg = _error_text(e.read())
-                self._done(u, None if e.code < 500 else False)
-                if e.code < 500: raise JudgeServiceError(f"{u}: {e.code} {msg}", e.code) from None
-                last = f"{u}: {e.code} {msg}"
-                continue
+                with urllib.request.urlopen(req, timeout=self.timeout) as r: status, raw = r.status, r.read()
+            except urllib.error.HTTPError as e: status, raw = e.code, e.read()
             except (urllib.error.URLError, OSError, TimeoutError) as e:
                 self._done(u, False)
                 last = f"{u}: {e}"
                 continue
-            self._done(u, True)
-            return Verdict.from_dict(out)
+            got = self._answer(u, status, raw)
+            if isinstance(got, Verdict): return got
+            last = got
         raise JudgeServiceError(f"no judge server could answer; last error: {last}")
 
     def judge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
@@ -122,20 +127,14 @@ class JudgeClient:
             while (u := self._pick(tried)) is not None:
                 tried.add(u)
                 try:
-                    async with session.post(u + path, json=body) as r:
-                        raw = await r.read()
-                        if r.status >= 400:
-                            self._done(u, None if r.status < 500 else False)
-                            if r.status < 500: raise JudgeServiceError(f"{u}: {r.status} {_error_text(raw)}", r.status)
-                            last = f"{u}: {r.status} {_error_text(raw)}"
-                            continue
-                        out = json.loads(raw)
+                    async with session.post(u + path, json=body) as r: status, raw = r.status, await r.read()
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
                     self._done(u, False)
                     last = f"{u}: {e!r}"
                     continue
-                self._done(u, True)
-                return Verdict.from_dict(out)
+                got = self._answer(u, status, raw)
+                if isinstance(got, Verdict): return got
+                last = got
         raise JudgeServiceError(f"no judge server could answer; last error: {last}")
 
     async def ajudge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,

