@@ -13,7 +13,8 @@ import json, resource, sys, tempfile, time, tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tts_nb.analysis import load_run, maj_at_k, pass_at_k, synthetic_bank
+from tts_nb.analysis import load_run, maj_at_k, pass_at_k
+from tts_nb.testing import synthetic_bank
 from tts_nb.plots import plot_accuracy_vs_tokens
 
 

@@ -10,7 +10,12 @@ measured as calls/s and CPU milliseconds per call:
   into a temporary run directory, with a fresh cache; per HTTP call, with and without the final `write_summary`.
 
 Each layer is measured for the stock code and with the prototype fixes of bench/prototypes.py (F1-F5, then F1-F6
-where F6 is the lean transport). An ablation measures the pipeline with one fix at a time, alternating with the
+where F6 is the lean transport).
+
+`--durable` measures only the response cache's write path, before and after the durable group commit: `LLM.chat`
+with a fresh cache, the code of commit BEFORE_REV (a timer flushed queued writes every 0.1 s; lost if the loop ended
+first) against the working tree (each `chat` awaits the commit of its rows by a writer thread; callers that arrive
+together share a transaction), interleaved in one run, plus the no-cache floor. An ablation measures the pipeline with one fix at a time, alternating with the
 stock code. Finally cProfile of the stock and the fixed pipeline, summarised by component.
 
 Run: `python -m bench.bench_client [--quick]`.
@@ -45,11 +50,13 @@ async def _bare(url: str, n: int):
     return n
 
 
-async def _chat(url: str, n: int, cache):
+async def _chat(url: str, n: int, cache, module=None, info=None):
     from tts_nb.llm import LLM
-    llm = LLM("fake", base_url=url, api_key="x", max_concurrency=CONCURRENCY, cache=cache)
+    llm = (module.LLM if module else LLM)("fake", base_url=url, api_key="x", max_concurrency=CONCURRENCY, cache=cache)
     try: await asyncio.gather(*[llm.chat(_msgs(i), seed=i) for i in range(n)])
     finally: await llm.aclose()
+    if info is not None and llm.cache is not None:
+        info.update(rows=len(llm.cache), transactions=getattr(llm.cache, "transactions", None))
     return n
 
 
@@ -90,6 +97,43 @@ def layer(srv, name: str, calls: int = 2000, problems: int = 128, fix=()) -> dic
             out.update(summary_s=timing["summary_s"], calls_per_s_without_summary=n / (wall - timing["summary_s"]),
                        cpu_ms_per_call_without_summary=(cpu - timing["summary_cpu_s"]) / n * 1000)
         return out
+
+
+# ---- durable cache: before / after ------------------------------------------------------------------------------
+BEFORE_REV = "99a2777"     # the last commit with the timer-flushed cache
+
+
+def load_before(rev: str = BEFORE_REV):
+    "tts_nb.llm as it was at commit `rev`, loaded as a separate module."
+    import subprocess, types
+    src = subprocess.check_output(["git", "show", f"{rev}:tts_nb/llm.py"], cwd=Path(__file__).resolve().parents[1], text=True)
+    mod = types.ModuleType("tts_nb._llm_before"); mod.__package__ = "tts_nb"
+    sys.modules[mod.__name__] = mod
+    exec(compile(src, f"{rev}:tts_nb/llm.py", "exec"), mod.__dict__)
+    return mod
+
+
+def durable(srv, calls: int = 2000, reps: int = 3) -> dict:
+    "CPU ms per call and calls/s of `chat` with a fresh cache, before and after, interleaved; best of `reps`."
+    before = load_before()
+    out = collections.defaultdict(list)
+    for rep in range(reps):
+        for label in ("nocache", "before", "after"):
+            with tempfile.TemporaryDirectory() as d:
+                info, cache = {}, False if label == "nocache" else Path(d)/"cache.sqlite"
+                s0, t, c = srv.cpu_s(), time.perf_counter(), time.process_time()
+                n = asyncio.run(_chat(srv.url, calls, cache, before if label == "before" else None, info))
+                wall, cpu = time.perf_counter() - t, time.process_time() - c
+                if label == "before": before._flush_open_caches(); info["rows"] = len(before.ResponseCache(Path(d)/"cache.sqlite"))
+                out[label].append(dict(calls_per_s=n / wall, cpu_ms_per_call=cpu / n * 1000, **info))
+                print(f"durable rep {rep} {label:8s} " + "  ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                                                               for k, v in out[label][-1].items()), flush=True)
+    best = {k: dict(calls_per_s=max(r["calls_per_s"] for r in v), cpu_ms_per_call=min(r["cpu_ms_per_call"] for r in v),
+                    **{x: v[-1][x] for x in ("rows", "transactions") if x in v[-1]}) for k, v in out.items()}
+    best["after_vs_before_cpu"] = best["after"]["cpu_ms_per_call"] / best["before"]["cpu_ms_per_call"]
+    best["after_vs_before_calls_per_s"] = best["after"]["calls_per_s"] / best["before"]["calls_per_s"]
+    print("durable (best of reps):", json.dumps(best, indent=1), flush=True)
+    return best
 
 
 # ---- profile ---------------------------------------------------------------------------------------------------
@@ -151,4 +195,10 @@ def main(quick: bool = False) -> dict:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="client overhead (benchmark 3) and profile")
     ap.add_argument("--quick", action="store_true", help="fewer calls, no ablation")
-    main(ap.parse_args().quick)
+    ap.add_argument("--durable", action="store_true", help="only the cache write path, before/after the durable group commit")
+    a = ap.parse_args()
+    if a.durable:
+        with ServerProcess(0.0, supports_n=False) as srv:
+            layer(srv, "chat_nocache", 200)
+            durable(srv, 800 if a.quick else 2000, 2 if a.quick else 5)
+    else: main(a.quick)

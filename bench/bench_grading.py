@@ -3,8 +3,13 @@
 Measures how many golds the rule tiers can decide, `math_equiv` calls per second (cold: fresh worker pool and empty
 cache; warm: cached; warm pool but uncached), that deliberately wrong predictions are never accepted, and that grading
 does not stall the event loop (worst lag of a ticker task while 400 `amath_equiv` calls run).
+Then whole responses through `judges.grade` (extraction + comparison, rules only), in answers/s, cold (fresh worker
+pool, every cache empty) and warm (the same responses again); the recall on the true-equal pairs of
+tests/test_judges_recall.py; and the verdicts on issue 11's false accepts.
 
 Run: `python bench/bench_grading.py` (reads `$TTS_DATA_DIR/imobench/answerbench_v2.csv`, else `../shared/data/...`).
+To measure another version of the package (e.g. before a change), put its root first on PYTHONPATH: the script only
+uses names that both versions have.
 """
 from __future__ import annotations
 import asyncio, os, re, statistics, sys, time, warnings
@@ -52,6 +57,58 @@ def swap_bracket(gold: str, clean) -> str | None:
     if not (re.search(r"[\[\]]", g) or r"\infty" in g): return None
     if not g or g[-1] not in ")]": return None
     return g[:-1] + {")": "]", "]": ")"}[g[-1]]
+
+
+ISSUE_FALSE_ACCEPTS = [("23", "2 3"), ("1234", "12 34"), ("11/2", "1 1/2"), ("32349", "32, 349"),
+                       ("\\sin 30", "\\sin 30^\\circ"), ("12", "12 apples and 13 pears")]
+
+
+def clear_caches(J):
+    "Empty every lru_cache of the judges module (a cold start without restarting Python)."
+    for v in vars(J).values():
+        if hasattr(v, "cache_clear"): v.cache_clear()
+
+
+def responses(golds, clean) -> list[tuple[str, str]]:
+    "(gold, response) in the formats models write: a box, Minerva's sentence, 'the answer is', right and wrong answers."
+    out = []
+    for g in golds:
+        c = clean(g)
+        out.append((g, f"We compute carefully.\n\nTherefore the answer is $\\boxed{{{c}}}$."))
+        if (w := plus_one(g, clean)): out.append((g, f"Some reasoning.\nFinal Answer: The final answer is ${w}$. I hope it is correct."))
+        if (z := plus_zero(g, clean)): out.append((g, f"So the answer is ${z}$."))
+    return out
+
+
+def grading_speed(J, golds) -> dict:
+    "Answers per second through `grade` (rules only): cold (fresh pool, empty caches) and warm (again)."
+    from types import SimpleNamespace as NS
+    texts = responses(golds, J.clean_answer)
+    probs = [NS(id=str(i), domain="math", statement="", answer=g, choices=None, meta={}) for i, (g, _) in enumerate(texts)]
+    async def run():
+        t = time.perf_counter()
+        out = await asyncio.gather(*(J.grade(q, t) for q, (_, t) in zip(probs, texts)))
+        return out, time.perf_counter() - t
+    J._POOL.close(); clear_caches(J)
+    cold_out, cold_s = asyncio.run(run())
+    _, warm_s = asyncio.run(run())
+    return dict(n=len(texts), answers_per_s_cold=round(len(texts) / cold_s, 1), answers_per_s_warm=round(len(texts) / warm_s),
+                verdicts=dict(Counter(str(g.correct) for g in cold_out)))
+
+
+def recall(J) -> dict:
+    "Accept rate on the true-equal (gold, response) pairs of tests/test_judges_recall.py."
+    import importlib.util
+    from types import SimpleNamespace as NS
+    spec = importlib.util.spec_from_file_location("recall_pairs", REPO / "tests" / "test_judges_recall.py")
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    async def run():
+        return [await J.grade(NS(id=str(i), domain="math", statement="", answer=g, choices=None, meta={}), t)
+                for i, (g, t) in enumerate(mod.RECALL_PAIRS)]
+    out = asyncio.run(run())
+    n = len(out)
+    return dict(n=n, accepted=sum(g.correct is True for g in out), rejected=sum(g.correct is False for g in out),
+                undecided=sum(g.correct is None for g in out), accept_rate=round(sum(g.correct is True for g in out) / n, 3))
 
 
 def timed(fn, pairs) -> tuple[list, float]:
@@ -136,7 +193,12 @@ def main() -> dict:
     _, base_worst, base_p99 = asyncio.run(loop_lag(idle))
     (verdicts, batch_s), worst, p99 = asyncio.run(loop_lag(grade_batch))
 
+    speed = grading_speed(J, golds)
+    rec = recall(J)
+    issue = {f"{g} | {p}": J.math_equiv(g, p) for g, p in ISSUE_FALSE_ACCEPTS}
+
     out = dict(
+        grade_speed=speed, recall=rec, issue_false_accepts=issue,
         n_golds=len(golds),
         golds_decided_by_rules=len(golds) - len(undecided),
         golds_none=len(undecided),
@@ -170,6 +232,11 @@ def main() -> dict:
     print(f"event loop lag: idle worst {out['loop_lag_idle_ms']['worst']} ms / p99 {out['loop_lag_idle_ms']['p99']} ms; "
           f"during {len(batch)} concurrent amath_equiv ({batch_s:.1f}s, {len(batch) / batch_s:.0f}/s) worst {out['loop_lag_grading_ms']['worst']} ms / "
           f"p99 {out['loop_lag_grading_ms']['p99']} ms")
+    print(f"grade() on {speed['n']} responses (box / Minerva / 'answer is'; rules only): {speed['answers_per_s_cold']} answers/s cold "
+          f"(fresh workers, empty caches), {speed['answers_per_s_warm']} answers/s warm; verdicts {speed['verdicts']}")
+    print(f"recall on {rec['n']} true-equal pairs: accepted {rec['accepted']}, undecided {rec['undecided']}, rejected {rec['rejected']} "
+          f"(accept rate {rec['accept_rate']})")
+    print(f"issue 11 false accepts (want False or None): {issue}")
     return out
 
 

@@ -1,6 +1,7 @@
 """LiveCodeBench Pro test bundles (DESIGN.md §9): `config.yaml` + `testdata/` + checker/interactor sources."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +58,27 @@ def parse_memory_limit(value) -> int:
     return max(1, int(round(float(m.group(1)) * scale)))
 
 
+def _confined(problem_dir: Path, p: Path, what) -> Path:
+    "`p`, refused when it (or a symlink on its way) leads outside the problem directory."
+    root = problem_dir.resolve()
+    real = p.resolve()
+    if real != root and root not in real.parents:
+        raise BundleError(f"{problem_dir}: {what} {str(p.relative_to(problem_dir)) if p.is_relative_to(problem_dir) else str(p)!r} "
+                          "lies outside the problem directory")
+    return p
+
+
 def _find(problem_dir: Path, name, defaults, what) -> Path | None:
-    "The file named in the config, else the first default name present."
+    "The file named in the config, else the first default name present; either must lie inside the bundle."
     if name:
-        p = problem_dir / str(name)
+        n = str(name)
+        if os.path.isabs(n) or ".." in Path(n).parts or "\0" in n:
+            raise BundleError(f"{problem_dir}: {what} {n!r} must be a relative path inside the problem directory")
+        p = _confined(problem_dir, problem_dir / n, what)
         if not p.is_file(): raise BundleError(f"{problem_dir}: {what} {name!r} not found")
         return p
-    return next((problem_dir / n for n in defaults if (problem_dir / n).is_file()), None)
+    p = next((problem_dir / n for n in defaults if (problem_dir / n).is_file()), None)
+    return _confined(problem_dir, p, what) if p is not None else None
 
 
 def _numbered_cases(cfg, problem_dir: Path):
@@ -119,8 +134,11 @@ def read_bundle(problem_dir) -> Bundle:
     if typ == "interactive" and interactor is None: raise BundleError(f"{d}: interactive problem without an interactor")
     tests, limits = [], []
     for inp, ans, st in _numbered_cases(cfg, d):
+        for n in (inp, ans):
+            if os.path.isabs(n) or ".." in Path(n).parts: raise BundleError(f"{d}: test file {n!r} must lie inside testdata/")
         pi, pa = d / "testdata" / inp, d / "testdata" / ans
         for p in (pi, pa):
+            _confined(d, p, "test file")
             if not p.is_file(): raise BundleError(f"{d}: test file {p.relative_to(d)} not found")
         tests.append((pi, pa))
         limits.append((parse_time_limit(st.get("time_limit", tl)), parse_memory_limit(st.get("memory_limit", ml))))

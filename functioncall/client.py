@@ -1,9 +1,12 @@
 """Client for one or more judge servers (`python -m functioncall.serve`): same calls as the local judge, spread over
-the servers by least outstanding requests, with failover when a server cannot be reached."""
+the servers by least outstanding requests, with failover when a server cannot be reached, waiting and retrying when
+every server is busy (429 + Retry-After), and the servers' token (`token=` or FUNCTIONCALL_TOKEN) on every request."""
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import random
 import threading
 import time
 import urllib.error
@@ -30,12 +33,28 @@ def _source(x):
     return x
 
 
+class _Busy(Exception):
+    "A server answered 429: wait this long."
+    def __init__(self, wait: float, msg: str):
+        super().__init__(msg)
+        self.wait = wait
+
+
+def _retry_after(value) -> float:
+    try: return min(60.0, max(0.1, float(value)))
+    except (TypeError, ValueError): return 1.0
+
+
 class JudgeClient:
-    "Judge through several servers; `urls` like ['http://judge1:8642', 'http://judge2:8642']."
-    def __init__(self, urls, timeout: float = 3600, down_for: float = 5.0):
+    """Judge through several servers; `urls` like ['http://judge1:8642', 'http://judge2:8642'].
+    `token`: the servers' token (default $FUNCTIONCALL_TOKEN), sent as `Authorization: Bearer`."""
+    def __init__(self, urls, timeout: float = 3600, down_for: float = 5.0, token: str | None = None):
         self.urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
         if not self.urls: raise ValueError("JudgeClient needs at least one URL")
         self.timeout, self.down_for = timeout, down_for
+        self.token = token if token is not None else (os.environ.get("FUNCTIONCALL_TOKEN") or None)
+        self.headers = {"Content-Type": "application/json"}
+        if self.token: self.headers["Authorization"] = f"Bearer {self.token}"
         self.outstanding = {u: 0 for u in self.urls}
         self.served = {u: 0 for u in self.urls}
         self.down_until = {u: 0.0 for u in self.urls}
@@ -72,32 +91,43 @@ class JudgeClient:
         return dict(code=code, language=language, problem_dir=str(problem_dir), stop_on_first_failure=stop_on_first_failure,
                     cases=list(cases) if cases is not None else None)
 
-    def _answer(self, u: str, status: int, raw: bytes) -> Verdict | str:
-        "A server's reply as a Verdict, or the error to fail over with; a 4xx raises (the request is at fault)."
+    def _answer(self, u: str, status: int, raw: bytes, retry_after=None) -> Verdict | str:
+        """A server's reply as a Verdict, or the error to fail over with; 429 raises _Busy (wait, then retry);
+        another 4xx raises JudgeServiceError (the request is at fault)."""
         if status < 400:
             self._done(u, True)
             return Verdict.from_dict(json.loads(raw))
+        if status == 429:
+            self._done(u, None)
+            raise _Busy(_retry_after(retry_after), f"{u}: 429 {_error_text(raw)}")
         self._done(u, None if status < 500 else False)
         if status < 500: raise JudgeServiceError(f"{u}: {status} {_error_text(raw)}", status)
         return f"{u}: {status} {_error_text(raw)}"
 
     # --- blocking ---
     def _post(self, path: str, body: dict) -> Verdict:
-        data, tried, last = json.dumps(body).encode(), set(), None
-        while (u := self._pick(tried)) is not None:
-            tried.add(u)
-            req = urllib.request.Request(u + path, data=data, headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r: status, raw = r.status, r.read()
-            except urllib.error.HTTPError as e: status, raw = e.code, e.read()
-            except (urllib.error.URLError, OSError, TimeoutError) as e:
-                self._done(u, False)
-                last = f"{u}: {e}"
-                continue
-            got = self._answer(u, status, raw)
-            if isinstance(got, Verdict): return got
-            last = got
-        raise JudgeServiceError(f"no judge server could answer; last error: {last}")
+        data, deadline = json.dumps(body).encode(), time.monotonic() + self.timeout
+        while True:
+            tried, last, busy = set(), None, None
+            while (u := self._pick(tried)) is not None:
+                tried.add(u)
+                req = urllib.request.Request(u + path, data=data, headers=self.headers)
+                try:
+                    with urllib.request.urlopen(req, timeout=self.timeout) as r: status, raw, ra = r.status, r.read(), None
+                except urllib.error.HTTPError as e: status, raw, ra = e.code, e.read(), e.headers.get("Retry-After")
+                except (urllib.error.URLError, OSError, TimeoutError) as e:
+                    self._done(u, False)
+                    last = f"{u}: {e}"
+                    continue
+                try: got = self._answer(u, status, raw, ra)
+                except _Busy as b:
+                    busy = b if busy is None or b.wait < busy.wait else busy
+                    continue
+                if isinstance(got, Verdict): return got
+                last = got
+            if busy is None or time.monotonic() + busy.wait > deadline:
+                raise JudgeServiceError(f"no judge server could answer; last error: {busy or last}", 429 if busy else None)
+            time.sleep(busy.wait * (1 + random.random() / 4))
 
     def judge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
               stop_on_first_failure=True, **kw) -> Verdict:
@@ -114,28 +144,37 @@ class JudgeClient:
         out = {}
         for u in self.urls:
             try:
-                with urllib.request.urlopen(u + "/health", timeout=10) as r: out[u] = json.loads(r.read())
+                req = urllib.request.Request(u + "/health", headers=self.headers)
+                with urllib.request.urlopen(req, timeout=10) as r: out[u] = json.loads(r.read())
             except (urllib.error.URLError, OSError) as e: out[u] = {"ok": False, "error": str(e)}
         return out
 
     # --- async ---
     async def _apost(self, path: str, body: dict) -> Verdict:
         import aiohttp
-        tried, last = set(), None
         timeout = aiohttp.ClientTimeout(total=self.timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while (u := self._pick(tried)) is not None:
-                tried.add(u)
-                try:
-                    async with session.post(u + path, json=body) as r: status, raw = r.status, await r.read()
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-                    self._done(u, False)
-                    last = f"{u}: {e!r}"
-                    continue
-                got = self._answer(u, status, raw)
-                if isinstance(got, Verdict): return got
-                last = got
-        raise JudgeServiceError(f"no judge server could answer; last error: {last}")
+        data, deadline = json.dumps(body).encode(), time.monotonic() + self.timeout
+        async with aiohttp.ClientSession(timeout=timeout, headers=self.headers) as session:
+            while True:
+                tried, last, busy = set(), None, None
+                while (u := self._pick(tried)) is not None:
+                    tried.add(u)
+                    try:
+                        async with session.post(u + path, data=data) as r:
+                            status, raw, ra = r.status, await r.read(), r.headers.get("Retry-After")
+                    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+                        self._done(u, False)
+                        last = f"{u}: {e!r}"
+                        continue
+                    try: got = self._answer(u, status, raw, ra)
+                    except _Busy as b:
+                        busy = b if busy is None or b.wait < busy.wait else busy
+                        continue
+                    if isinstance(got, Verdict): return got
+                    last = got
+                if busy is None or time.monotonic() + busy.wait > deadline:
+                    raise JudgeServiceError(f"no judge server could answer; last error: {busy or last}", 429 if busy else None)
+                await asyncio.sleep(busy.wait * (1 + random.random() / 4))
 
     async def ajudge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
                      stop_on_first_failure=True, **kw) -> Verdict:

@@ -1,5 +1,7 @@
-"""Compilation, once per distinct source: C++ in the sandbox with a content-hash cache shared by processes;
-Python is checked for syntax in-process (compiling Python runs no code)."""
+"""Compilation, once per distinct source: C++ in the sandbox (its own cgroup: a short wall limit, CPU counted over
+all of g++'s processes, COMPILE_MEM_MB of memory) with a content-hash cache shared by processes, capped in size with
+least-recently-used eviction. Python is syntax-checked by the judge inside the sandbox (`check_python` is the
+in-process variant, kept for callers that trust the source)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,17 +11,21 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import SLOTS, Session, cache_dir
-from .verdict import JudgeError
+from .sandbox import SLOTS, Session, cache_dir, work_root
+from .verdict import JudgeError, clean
 
 __all__ = ["CXX_FLAGS", "Program", "compile_cpp", "compile_aux", "check_python", "needs_testlib", "testlib_dir",
-           "TestlibMissing", "language"]
+           "TestlibMissing", "language", "COMPILE_WALL_S", "CACHE_MB"]
 
 CXX_FLAGS = ("-O2", "-pipe", "-std=gnu++17")     # LiveCodeBench Pro's judge
-COMPILE_CPU_S, COMPILE_MEM_MB, LOG_CHARS = 60, 4096, 10_000
+EXTRA_FLAGS = ("-fmax-errors=20",)               # a short log for a broken source
+COMPILE_WALL_S = float(os.environ.get("FUNCTIONCALL_COMPILE_TIMEOUT", "30") or 30)   # wall = CPU limit (all of g++)
+COMPILE_MEM_MB, BINARY_MB, LOG_CHARS = 2048, 256, 10_000
+CACHE_MB = int(os.environ.get("FUNCTIONCALL_CACHE_MB", "2048") or 2048)          # compile cache cap (LRU eviction)
 _TESTLIB = re.compile(rb'#\s*include\s*[<"]testlib\.h[>"]')
 
 
@@ -91,10 +97,13 @@ def _atomic_write(path: Path, data: bytes):
 
 def _run_gxx(source: bytes, include_dirs, slot: int) -> tuple[Path | None, str, bool]:
     "Compile in a sandbox; returns (binary in a private temp dir or None, log, cacheable)."
-    work = Path(tempfile.mkdtemp(prefix="cc-", dir=cache_dir() / "tmp"))
+    work = Path(tempfile.mkdtemp(prefix="cc-", dir=work_root()))
+    os.chmod(work, 0o711)
     try:
-        (work / "src").mkdir(); (work / "out").mkdir(); (work / "io").mkdir()
+        (work / "src").mkdir(mode=0o755); (work / "out").mkdir(); (work / "io").mkdir(mode=0o700)
+        os.chmod(work / "src", 0o755)
         (work / "src" / "main.cpp").write_bytes(source)
+        os.chmod(work / "src" / "main.cpp", 0o644)
         binds = [(work / "src", "/src", True), (work / "out", "/out", False), (work / "io", "/judge/io", False)]
         for i, d in enumerate(include_dirs):           # copies: the sandbox uid may not read the original dir
             inc = work / f"inc{i}"
@@ -106,19 +115,25 @@ def _run_gxx(source: bytes, include_dirs, slot: int) -> tuple[Path | None, str, 
         with Session(binds) as s:
             L, uid = s.layout, s.uid(slot)
             if uid is not None: os.chown(work / "out", uid, uid)
-            argv = ["/usr/bin/g++", *CXX_FLAGS, *[f"-I{L.root}/inc/{i}" for i in range(len(include_dirs))],
+            argv = ["/usr/bin/g++", *CXX_FLAGS, *EXTRA_FLAGS, *[f"-I{L.root}/inc/{i}" for i in range(len(include_dirs))],
                     "-o", f"{L.out}/prog", f"{L.src}/main.cpp"]
+            ms = int(COMPILE_WALL_S * 1000)
             r = s.run(dict(arg=argv, exe=shutil.which("g++") or "/usr/bin/g++", env=["PATH=/usr/bin:/bin", "TMPDIR=.", "LC_ALL=C"],
                            stdout=f"{L.io}/log", stderr=f"{L.io}/log", uid=-1 if uid is None else uid,
-                           gid=-1 if uid is None else uid, cpu_ms=COMPILE_CPU_S * 1000, wall_ms=COMPILE_CPU_S * 2000,
-                           mem_mb=COMPILE_MEM_MB, fsize_mb=512, nproc=128, nofile=512), timeout=COMPILE_CPU_S * 2 + 30)
-        log = (work / "io" / "log").read_bytes().decode("utf-8", "replace")
-        if len(log) > LOG_CHARS: log = log[:LOG_CHARS] + "\n… (compiler output cut)"
+                           gid=-1 if uid is None else uid, cpu_ms=ms, wall_ms=ms, mem_mb=COMPILE_MEM_MB, stack_mb=64,
+                           fsize_mb=BINARY_MB, nproc=128, nofile=512, work_mb=1024), timeout=COMPILE_WALL_S + 30)
+        with open(work / "io" / "log", "rb") as f: raw = f.read(LOG_CHARS * 4 + 1)
+        log = clean(raw.decode("utf-8", "replace"))
+        if len(log) > LOG_CHARS or len(raw) > LOG_CHARS * 4: log = log[:LOG_CHARS] + "\n… (compiler output cut)"
         prog = work / "out" / "prog"
-        if r["a.walltle"] or r["a.sig"] in (9, 24): return None, log + "\ncompilation timed out", False
-        if r["a.exit"] == 0 and prog.is_file():
+        if r["a.walltle"] or r["a.cputle"] or r["a.sig"] == 24:
+            return None, log + f"\ncompilation timed out (limit {COMPILE_WALL_S:g}s)", False
+        if r.get("a.oom") or (r.get("a.memhit") and r["a.exit"] != 0):
+            return None, log + f"\ncompilation ran out of memory (limit {COMPILE_MEM_MB} MiB)", False
+        if r["a.sig"] == 9: return None, log + "\ncompilation was killed", False
+        if r["a.exit"] == 0 and prog.is_file() and not prog.is_symlink():
             keep = Path(tempfile.mkdtemp(prefix="bin-", dir=cache_dir() / "tmp")) / "prog"
-            shutil.move(prog, keep)
+            shutil.copyfile(prog, keep)
             return keep, log, True
         # cache only the compiler's verdict on the source, never a failure of the setup (unreadable header, …)
         cacheable = r["a.exit"] == 1 and "error:" in log and "fatal error: /" not in log
@@ -130,24 +145,58 @@ def compile_cpp(source: str | bytes, include_dirs=(), extra_key: bytes = b"") ->
     "A cached binary for `source` (compiled once per distinct source+flags+compiler+headers, across processes)."
     src = source.encode() if isinstance(source, str) else source
     h = hashlib.sha256()
-    for part in (b"cpp", " ".join(CXX_FLAGS).encode(), _compiler_id().encode(), extra_key, src): h.update(part + b"\0")
+    for part in (b"cpp", " ".join(CXX_FLAGS + EXTRA_FLAGS).encode(), _compiler_id().encode(), extra_key, src):
+        h.update(part + b"\0")
     key = h.hexdigest()
     cache = cache_dir()
     binary, ce = cache / "bin" / key, cache / "ce" / f"{key}.log"
     with _key_lock(key):
-        if binary.exists(): return Program("cpp", binary, static_mb=elf_static_mb(binary))
-        if ce.exists(): return Program("cpp", None, ce.read_text(errors="replace"), ok=False)
+        for hit in (binary, ce):
+            try: os.utime(hit)                        # least recently used goes first
+            except OSError: continue
+            if hit is binary: return Program("cpp", binary, static_mb=elf_static_mb(binary))
+            return Program("cpp", None, ce.read_text(errors="replace"), ok=False)
         slot = SLOTS.acquire()
         try: built, log, cacheable = _run_gxx(src, list(include_dirs), slot)
         finally: SLOTS.release(slot)
         if built is None:
-            if cacheable: _atomic_write(ce, log.encode())
+            if cacheable:
+                _atomic_write(ce, log.encode())
+                _evict(cache)
             return Program("cpp", None, log, ok=False)
         if os.geteuid() == 0: os.chown(built, 0, 0)
         os.chmod(built, 0o755)
         os.replace(built, binary)
         shutil.rmtree(built.parent, ignore_errors=True)
+        _evict(cache, keep=binary)
         return Program("cpp", binary, log, static_mb=elf_static_mb(binary))
+
+
+_evict_lock = threading.Lock()
+
+
+def _evict(cache: Path, keep: Path | None = None, cap_mb: int | None = None):
+    "Remove the least recently used binaries and logs until the cache holds at most `cap_mb` (CACHE_MB)."
+    cap = (CACHE_MB if cap_mb is None else cap_mb) << 20
+    with _evict_lock:
+        files = []
+        for sub in ("bin", "ce"):
+            try:
+                with os.scandir(cache / sub) as it:
+                    for e in it:
+                        if e.name.startswith("."): continue
+                        try: st = e.stat(follow_symlinks=False)
+                        except OSError: continue
+                        files.append((st.st_mtime, st.st_size, Path(e.path)))
+            except OSError: continue
+        total = sum(f[1] for f in files)
+        if total <= cap: return
+        for _, size, path in sorted(files, key=lambda f: f[0]):
+            if total <= cap: break
+            if keep is not None and path == keep: continue
+            try: path.unlink()
+            except OSError: continue
+            total -= size
 
 
 def check_python(source: str) -> Program:

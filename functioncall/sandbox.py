@@ -1,14 +1,19 @@
 """The sandbox: bubblewrap (or our own namespaces) around `fcbox`, a small session server that runs untrusted
-programs one at a time with rlimits, an unprivileged uid, a fresh temp dir and a wall clock.
+programs one at a time, each in its own cgroup, with rlimits, a seccomp filter, an unprivileged uid, a fresh work
+dir and a wall clock.
 
-Isolation levels, strongest first (reported in `Verdict.isolation`):
+Isolation levels, strongest first (reported in `Verdict.isolation`, with "+cgroup1"/"+cgroup2" appended when every
+run had its own cgroup; without the suffix the limits are rlimits per process):
 - "bwrap": bubblewrap as root: new mount/pid/net/ipc/uts namespaces, only system dirs visible (read-only),
-  a fresh tmpfs work dir per run, empty environment, programs run as an unprivileged uid of their slot.
+  a fresh tmpfs work dir per run, /proc showing only the program's own processes, empty environment, programs run
+  as an unprivileged uid of their slot.
 - "bwrap-userns": bubblewrap as an ordinary user: the same namespaces, but everything runs as that user.
-- "namespaces": no bubblewrap, but root: fcbox builds new mount/pid/net/ipc/uts namespaces itself, hides home,
-  temp and project dirs behind empty tmpfs mounts, runs programs as the slot uid.
-- "rlimits": no bubblewrap and no root: rlimits, empty environment and a process group, nothing more.
+- "namespaces": no bubblewrap, but root: fcbox builds new mount/pid/net/ipc/uts namespaces itself, a minimal /dev,
+  hides home, temp and project dirs behind empty tmpfs mounts, runs programs as the slot uid.
+- "rlimits": no namespaces at all: rlimits, the seccomp filter, an empty environment, a process group and (as root)
+  the slot uid. Only when asked for explicitly: `auto` refuses to judge when no isolating level works.
 `FUNCTIONCALL_SANDBOX=auto|bwrap|namespaces|rlimits` forces a level (auto: the strongest that works here).
+No level ever runs a program as uid 0: started as root, every level drops to the slot uid.
 """
 from __future__ import annotations
 
@@ -26,9 +31,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cgroup
 from .verdict import JudgeError
 
-__all__ = ["cache_dir", "helper_path", "sandbox_mode", "isolation_level", "Slots", "SLOTS", "Layout", "Session", "SandboxError"]
+__all__ = ["cache_dir", "work_root", "helper_path", "sandbox_mode", "isolation_level", "Slots", "SLOTS", "Layout",
+           "Session", "SandboxError"]
 
 HERE = Path(__file__).resolve().parent
 UID_BASE = int(os.environ.get("FUNCTIONCALL_UID_BASE", "60000"))
@@ -46,6 +53,20 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "functioncall")
     p = Path(d)
     for sub in ("bin", "ce", "tmp"): (p / sub).mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def work_root() -> Path:
+    """Where a submission's temporary files live while it is judged: $FUNCTIONCALL_WORK, else
+    /tmp/functioncall-<uid>: traversable (0711, not listable) so that at the rlimits level the slot uid can reach
+    its own files, which the home-based cache would hide."""
+    p = Path(os.environ.get("FUNCTIONCALL_WORK") or os.path.join(tempfile.gettempdir(), f"functioncall-{os.geteuid()}"))
+    try: p.mkdir(mode=0o711, parents=True)
+    except FileExistsError: pass
+    st = os.lstat(p)
+    if not os.path.isdir(p) or os.path.islink(p) or st.st_uid != os.geteuid():
+        raise SandboxError(f"{p} is not a directory of ours: refusing to use it")
+    if st.st_mode & 0o7777 != 0o711: os.chmod(p, 0o711)
     return p
 
 
@@ -103,25 +124,34 @@ def _namespaces_work() -> bool:
 
 
 def sandbox_mode() -> str:
-    """'bwrap', 'namespaces' (fcbox's own, as root) or 'rlimits' (no isolation but rlimits and an empty
-    environment), chosen by FUNCTIONCALL_SANDBOX: auto (default: the strongest that works), bwrap, namespaces
-    (alias fallback) or rlimits (alias none)."""
+    """'bwrap', 'namespaces' (fcbox's own, as root) or 'rlimits' (no isolation but rlimits, seccomp and an empty
+    environment), chosen by FUNCTIONCALL_SANDBOX: auto (default: the strongest isolating level that works; refuses
+    when none does), bwrap, namespaces (alias fallback) or rlimits (alias none: must be asked for)."""
     want = os.environ.get("FUNCTIONCALL_SANDBOX", "auto").strip().lower() or "auto"
     if want in ("rlimits", "none"): return "rlimits"
-    if want in ("namespaces", "fallback"): return "namespaces" if os.geteuid() == 0 else "rlimits"
+    if want in ("namespaces", "fallback"):
+        if os.geteuid() != 0:
+            raise SandboxError("FUNCTIONCALL_SANDBOX=namespaces needs root; use bwrap, or rlimits to accept no isolation")
+        return "namespaces"
     if want not in ("auto", "bwrap"):
         raise SandboxError(f"FUNCTIONCALL_SANDBOX={want!r}: use auto, bwrap, namespaces or rlimits")
     bwrap = shutil.which("bwrap")
     if bwrap and _bwrap_works(bwrap): return "bwrap"
     if want == "bwrap": raise SandboxError("FUNCTIONCALL_SANDBOX=bwrap but bubblewrap is missing or cannot run here")
-    return "namespaces" if os.geteuid() == 0 and _namespaces_work() else "rlimits"
+    if os.geteuid() == 0 and _namespaces_work(): return "namespaces"
+    raise SandboxError("no isolating sandbox works here (bubblewrap is " + ("unusable" if bwrap else "not installed") +
+                       (", and fcbox cannot create namespaces" if os.geteuid() == 0 else ", and we are not root") +
+                       "): refusing to run untrusted code. Install bubblewrap, or set FUNCTIONCALL_SANDBOX=rlimits "
+                       "to accept rlimits-only isolation.")
 
 
 def isolation_level(mode: str | None = None) -> str:
-    "The level a sandbox of `mode` reaches here (sessions report what they really got)."
+    "The level a sandbox of `mode` reaches here, with '+cgroupN' when runs get their own cgroups."
     mode = mode or sandbox_mode()
-    if mode == "bwrap": return "bwrap" if os.geteuid() == 0 else "bwrap-userns"
-    return mode
+    base = ("bwrap" if os.geteuid() == 0 else "bwrap-userns") if mode == "bwrap" else mode
+    try: cs = cgroup.setup()
+    except ValueError as e: raise SandboxError(str(e)) from None
+    return f"{base}+{cs.name}" if cs else base
 
 
 class Slots:
@@ -230,12 +260,13 @@ def _ancestors(path: str) -> list[str]:
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _bwrap_argv(binds, helper: Path) -> list[str]:
+def _bwrap_argv(binds, helper: Path, cg: list[str]) -> list[str]:
     "bubblewrap command line: system dirs read-only, fresh /box tmpfs, /judge 0700, then `binds`."
     bwrap = shutil.which("bwrap")
     if bwrap not in _size_ok: _size_ok[bwrap] = _bwrap_supports_size(bwrap)
-    a = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-         "--die-with-parent", "--new-session", "--clearenv"]
+    # with cgroups, each run's process enters its own cgroup namespace after joining its cgroup (fcbox does it)
+    a = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+         *([] if cg else ["--unshare-cgroup-try"]), "--die-with-parent", "--new-session", "--clearenv"]
     made = {"/"}
     def mount(flag, src, dst):
         for d in _ancestors(dst):        # bwrap would create missing parents 0700: make them traversable
@@ -251,7 +282,9 @@ def _bwrap_argv(binds, helper: Path) -> list[str]:
     a += ["--tmpfs", "/box", "--perms", "0700", "--dir", "/judge"]
     for src, dst, ro in binds: mount("--ro-bind" if ro else "--bind", src, dst)
     mount("--ro-bind", helper, "/fc/fcbox")
-    a += ["--chdir", "/", "/fc/fcbox", "--box", "/box", "--pidns", "--level", "bwrap" if os.geteuid() == 0 else "bwrap-userns"]
+    root = os.geteuid() == 0
+    a += ["--chdir", "/", "/fc/fcbox", "--box", "/box", "--pidns", "--level", "bwrap" if root else "bwrap-userns", *cg]
+    if root: a += ["--work-tmpfs", "--hidepid"]
     return a
 
 
@@ -272,10 +305,10 @@ def _masks() -> list[str]:
     return out
 
 
-def _fallback_argv(binds, helper: Path) -> list[str]:
-    "fcbox building its own namespaces (root): tmpfs masks over user dirs, binds, a new /proc."
+def _fallback_argv(binds, helper: Path, cg: list[str]) -> list[str]:
+    "fcbox building its own namespaces (root): tmpfs masks over user dirs, binds, a new /proc and /dev."
     L = FALLBACK_LAYOUT
-    a = [str(helper), "--unshare", "--box", L.box]
+    a = [str(helper), "--unshare", "--box", L.box, "--dev", "--work-tmpfs", *cg]
     for m in _masks(): a += ["--mask", m]
     a += ["--tmpfs", L.box, str(BOX_BYTES), "--dir", L.judge, "700"]
     py = python_prefix()
@@ -286,7 +319,8 @@ def _fallback_argv(binds, helper: Path) -> list[str]:
 
 def _direct_root(binds) -> str:
     "rlimits level (no mount namespace): a host dir whose entries are symlinks to the bound paths."
-    root = tempfile.mkdtemp(prefix="fcbox-")
+    root = tempfile.mkdtemp(prefix="fcbox-", dir=work_root())
+    os.chmod(root, 0o711)
     for d in ("box", "judge"): os.mkdir(os.path.join(root, d), 0o700)
     for src, dst, _ in binds:
         p = os.path.join(root, dst.lstrip("/"))
@@ -299,18 +333,33 @@ class Session:
     "One sandbox; runs commands one after another (a slot's programs never run concurrently)."
     def __init__(self, binds: list[tuple], mode: str | None = None, log_dir: str | None = None):
         self.mode = mode or sandbox_mode()
-        helper, self._direct = helper_path(), None
-        if self.mode == "bwrap": self.layout, argv = BWRAP_LAYOUT, _bwrap_argv(binds, helper)
-        elif self.mode == "namespaces":
-            self.layout = FALLBACK_LAYOUT
-            argv = _fallback_argv([(s, self.layout.root + d, ro) for s, d, ro in binds], helper)
-        else:
-            self._direct = _direct_root(binds)
-            self.layout = Layout(self._direct)
-            argv = [str(helper), "--box", self.layout.box, "--level", "rlimits"]
-        self._err = tempfile.TemporaryFile(dir=log_dir)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
-                                     env={}, close_fds=True, start_new_session=True)
+        helper, self._direct, self.cg = helper_path(), None, None
+        try: cs = cgroup.setup()
+        except ValueError as e: raise SandboxError(str(e)) from None
+        if cs is not None:
+            try: self.cg = cgroup.SessionCgroup(cs)
+            except OSError as e: raise SandboxError(f"cannot create the session's cgroup: {e}") from None
+        cg = self.cg.argv() if self.cg else []
+        try:
+            if self.mode == "bwrap": self.layout, argv = BWRAP_LAYOUT, _bwrap_argv(binds, helper, cg)
+            elif self.mode == "namespaces":
+                self.layout = FALLBACK_LAYOUT
+                argv = _fallback_argv([(s, self.layout.root + d, ro) for s, d, ro in binds], helper, cg)
+            else:
+                self._direct = _direct_root(binds)
+                self.layout = Layout(self._direct)
+                argv = [str(helper), "--box", self.layout.box, "--level", "rlimits", *cg]
+            self._err = tempfile.TemporaryFile(dir=log_dir)
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err,
+                                         env={}, close_fds=True, pass_fds=self.cg.pass_fds if self.cg else (),
+                                         start_new_session=True)
+        except BaseException:
+            if self.cg: self.cg.close()
+            if self._direct: shutil.rmtree(self._direct, ignore_errors=True)
+            raise
+        if self.cg:                                  # fcbox holds them now
+            for f in self.cg.pass_fds: os.close(f)
+            self.cg.fds = [-1] * len(self.cg.fds)
         ready = select.select([self.proc.stdout], [], [], 60)[0]
         hello = self.proc.stdout.readline().decode() if ready else ""
         if not hello.startswith("ready"):
@@ -319,11 +368,13 @@ class Session:
             self.close()
             raise SandboxError(f"sandbox failed to start ({self.mode}): {err}")
         self.info = dict(kv.split("=", 1) for kv in hello.split()[1:])
-        self.isolation = self.info.get("level", "rlimits")
+        cgv = self.info.get("cgroup", "none")
+        self.cgroup = cgv != "none"
+        self.isolation = self.info.get("level", "rlimits") + (f"+cgroup{cgv[1:]}" if self.cgroup else "")
 
     def uid(self, slot: int) -> int | None:
-        "The uid programs of `slot` run as here (None: no uid change, at the rlimits level)."
-        return None if self.isolation == "rlimits" else SLOTS.uid(slot)
+        "The uid programs of `slot` run as here (None when not root: they run as the judge's own user)."
+        return SLOTS.uid(slot)
 
     def run(self, a: dict, b: dict | None = None, pipe: bool = False, timeout: float | None = None) -> dict:
         """Run process `a` (and `b`, wired to it when `pipe`); returns the measurements keyed 'a.exit', 'b.cpu_ms', …
@@ -342,7 +393,7 @@ class Session:
                 self.kill()
                 raise SandboxError(f"sandbox helper did not answer within {timeout:.0f}s")
             line = self.proc.stdout.readline().decode()
-        except (BrokenPipeError, OSError) as e: raise SandboxError(f"sandbox died: {e}") from None
+        except (BrokenPipeError, OSError, ValueError) as e: raise SandboxError(f"sandbox died: {e}") from None
         if not line: raise SandboxError(f"sandbox died (exit {self.proc.poll()}): {self._stderr()}")
         if line.startswith("error"): raise SandboxError(f"sandbox rejected a command: {line.strip()}")
         return {k: int(v) for k, v in (kv.split("=", 1) for kv in line.split())}
@@ -371,6 +422,7 @@ class Session:
             try: f.close()
             except OSError: pass
         self._err.close()
+        if self.cg: self.cg.close()
         if self._direct: shutil.rmtree(self._direct, ignore_errors=True)
 
     def __enter__(self): return self

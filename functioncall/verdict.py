@@ -1,9 +1,10 @@
 """Verdicts: the judge's answer for one submission, with per-test detail; JSON round trip for service mode."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 
-__all__ = ["STATUSES", "Case", "Verdict", "JudgeError", "excerpt"]
+__all__ = ["STATUSES", "Case", "Verdict", "JudgeError", "excerpt", "clean"]
 
 STATUSES = ("AC", "WA", "TLE", "MLE", "RE", "CE", "OLE")
 EXCERPT_CHARS = 1000
@@ -11,6 +12,14 @@ EXCERPT_CHARS = 1000
 
 class JudgeError(RuntimeError):
     """The judge itself could not judge (broken checker, missing testlib, sandbox failure) — not a verdict."""
+
+
+_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(s: str | None) -> str | None:
+    "Control characters other than newline and tab escaped (ESC -> \\x1b): messages cannot drive a terminal."
+    return _CTRL.sub(lambda m: f"\\x{ord(m.group()):02x}", s) if s else s
 
 
 def excerpt(data: bytes | str | None, limit: int = EXCERPT_CHARS) -> str | None:
@@ -43,7 +52,7 @@ class Verdict:
     total: int                     # tests in the problem (or in the requested subset)
     cases: list[Case] = field(default_factory=list)  # one per test run, in order
     compile_log: str = ""
-    isolation: str = ""            # "bwrap" | "bwrap-userns" | "namespaces" | "rlimits"
+    isolation: str = ""            # "bwrap" | "bwrap-userns" | "namespaces" | "rlimits", + "+cgroup1"/"+cgroup2"
 
     @property
     def ok(self) -> bool: return self.status == "AC"

@@ -17,4 +17,4 @@ def test_run_lcb_with_pairwise_as_written(tmp_path):
     assert config["aggregation"] == "pairwise" and config["benchmark"] == "lcb_pro"
     finals = [json.loads(l) for l in (run_dir/"solutions.jsonl").read_text().splitlines()]
     finals = [r for r in finals if r["role"] == "aggregate"]
-    assert len(finals) == 2 and all(r["meta"]["method"] == "pairwise" and r["meta"]["comparisons"] for r in finals)
+    assert len(finals) == 2 and all(r["meta"]["aggregation"] == "pairwise" and r["meta"]["comparisons"] for r in finals)

@@ -12,7 +12,8 @@ def respond(messages, params, index):
 SCRIPT = """
 import asyncio, sys
 from tts_nb.llm import LLM
-from tts_nb.pipeline import run_experiment, load_benchmark
+from tts_nb.pipeline import run_experiment
+from tts_nb.benchmarks import load_benchmark
 url, run_dir, cache = sys.argv[1:4]
 llm = LLM("fake", base_url=url, cache=cache)
 problems = load_benchmark("imobench", limit=12)

@@ -8,16 +8,18 @@ import csv, hashlib, json, os, random, re, shutil, urllib.request, warnings, zip
 from dataclasses import dataclass, field
 from pathlib import Path
 import tts_nb
+import inspect
+from typing import Callable
+from .prompts import DOMAINS, LETTERS
 
 # %% auto #0
-__all__ = ['DOMAINS', 'IMOBENCH_COLUMNS', 'IMOBENCH_FILES', 'IMOBENCH_URL', 'IMOBENCH_SHA256', 'IMOBENCH_FIXES', 'GPQA_OPTIONS',
-           'GPQA_COLUMNS', 'LETTERS', 'LCB_HUB', 'LCB_TESTS_HUB', 'LCB_FIELDS', 'SAMPLE_ALIASES', 'Problem',
-           'samples_dir', 'cache_dir', 'DataWarning', 'download_imobench', 'load_imobench', 'permutation', 'load_gpqa',
-           'parse_sample_tests', 'bundle_limits', 'find_bundle', 'load_lcb_pro', 'load_samples']
+__all__ = ['BENCHMARKS', 'IMOBENCH_COLUMNS', 'IMOBENCH_FILES', 'IMOBENCH_URL', 'IMOBENCH_SHA256', 'IMOBENCH_FIXES',
+           'GPQA_OPTIONS', 'GPQA_COLUMNS', 'LCB_HUB', 'LCB_TESTS_HUB', 'LCB_FIELDS', 'DOWNLOAD', 'Problem',
+           'samples_dir', 'cache_dir', 'Benchmark', 'benchmark', 'get_benchmark', 'DataWarning', 'download_imobench',
+           'load_imobench', 'permutation', 'load_gpqa', 'parse_sample_tests', 'bundle_limits', 'find_bundle',
+           'load_lcb_pro', 'load_samples', 'load_benchmark']
 
 # %% ../nbs/02_benchmarks.ipynb #ef993618
-DOMAINS = ("math", "code", "science_qa")
-
 @dataclass(repr=False)
 class Problem:
     "One benchmark problem, the unit every operator works on."
@@ -29,7 +31,7 @@ class Problem:
     meta: dict = field(default_factory=dict)  # per-benchmark details (category, limits, permutation, ...)
 
     def __post_init__(self):
-        if self.domain not in DOMAINS: raise ValueError(f"domain must be one of {DOMAINS}, got {self.domain!r}")
+        if self.domain not in DOMAINS: raise ValueError(f"domain must be one of {tuple(DOMAINS)}, got {self.domain!r}")
 
     def __repr__(self) -> str:
         "Short, and never the text of a multiple-choice question (GPQA's authors ask that it stay out of print)."
@@ -53,6 +55,45 @@ def _data_file(*parts) -> Path | None:
     root = os.environ.get("TTS_DATA_DIR")
     f = Path(root, *parts) if root else None
     return f if f and f.exists() else None
+
+# %% ../nbs/02_benchmarks.ipynb #049ee4d2
+@dataclass
+class Benchmark:
+    "A registered benchmark: its loader, domain and shipped sample sets."
+    name: str
+    domain: str                    # a key of prompts.DOMAINS
+    load: Callable                 # load(path=None, **kw) -> list[Problem]
+    sample_sets: dict = field(default_factory=dict)  # set name -> loader kwargs, paths relative to samples_dir()
+    aliases: tuple = ()
+
+    @property
+    def options(self) -> dict:
+        "The loader's keyword parameters (besides `path`) with their defaults."
+        return {k: p.default for k, p in inspect.signature(self.load).parameters.items() if k != "path"}
+
+BENCHMARKS: dict[str, Benchmark] = {}
+
+def _as_kwargs(spec) -> dict: return dict(path=spec) if isinstance(spec, (str, Path)) else dict(spec)
+
+def benchmark(name: str,                 # the name experiments use, e.g. "imobench"
+              domain: str,               # "math" | "code" | "science_qa" (a key of prompts.DOMAINS)
+              samples=None,              # the shipped samples: a path under data/samples, or loader kwargs
+              sample_sets: dict = None,  # further named sample sets {name: path or kwargs}
+              aliases: tuple = ()):      # other names that select it
+    "Decorator: register a loader `load(path=None, **kw) -> list[Problem]` as a benchmark."
+    if domain not in DOMAINS: raise ValueError(f"domain must be one of {tuple(DOMAINS)}, got {domain!r}")
+    def deco(load):
+        sets = {**({"samples": _as_kwargs(samples)} if samples else {}), **{k: _as_kwargs(v) for k, v in (sample_sets or {}).items()}}
+        BENCHMARKS[name] = Benchmark(name, domain, load, sets, tuple(aliases))
+        return load
+    return deco
+
+def get_benchmark(name: str) -> Benchmark:
+    "The benchmark registered as `name` (or an alias of it, or the first one of domain `name`)."
+    if name in BENCHMARKS: return BENCHMARKS[name]
+    found = [b for b in BENCHMARKS.values() if name in b.aliases] or [b for b in BENCHMARKS.values() if b.domain == name]
+    if not found: raise ValueError(f"unknown benchmark {name!r}; registered: {', '.join(BENCHMARKS)} (or a domain: {', '.join(DOMAINS)})")
+    return found[0]
 
 # %% ../nbs/02_benchmarks.ipynb #89405371
 class DataWarning(UserWarning):
@@ -144,6 +185,7 @@ def download_imobench(version: str = "v2",  # "v2" (current) or "v1" (deprecated
     return out
 
 # %% ../nbs/02_benchmarks.ipynb #1b55cf5e
+@benchmark("imobench", domain="math", samples="imobench/answerbench_samples.csv")
 def load_imobench(path: str | Path = None,  # CSV file (or a directory holding it); default: TTS_DATA_DIR, then download
                   version: str = "v2",      # "v2" (current) or "v1"
                  ) -> list[Problem]:
@@ -156,7 +198,6 @@ def load_imobench(path: str | Path = None,  # CSV file (or a directory holding i
 # %% ../nbs/02_benchmarks.ipynb #59042b72
 GPQA_OPTIONS = ["Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2", "Incorrect Answer 3"]
 GPQA_COLUMNS = ["Question", *GPQA_OPTIONS, "Record ID"]
-LETTERS = "ABCD"
 
 def permutation(seed: int, repeat: int, record_id: str) -> list[int]:
     "Order of the four options (indices into correct, incorrect 1..3) for one question and repeat."
@@ -189,6 +230,7 @@ def _gpqa_hub_rows(config: str = "gpqa_diamond") -> list[dict]:
     except ImportError as e: raise ImportError("no GPQA file given and `datasets` is not installed: pip install datasets") from e
     return list(load_dataset("Idavidrein/gpqa", config, split="train", token=os.environ.get("HF_TOKEN")))
 
+@benchmark("gpqa", domain="science_qa", samples="gpqa/gpqa_samples.csv")
 def load_gpqa(path: str | Path = None,  # CSV in the official schema; default: TTS_DATA_DIR, then the Hub
               seed: int = 0,            # option-shuffling seed (report it with results)
               repeats: int = 1,         # permutations per question; ids get the suffix `-r<repeat>`
@@ -306,6 +348,7 @@ def _lcb_problem(row: dict, bundle: Path | None) -> Problem:
                 sample_tests=[] if limits["type"] == "interactive" else examples, category=row.get("difficulty"))
     return Problem(str(row["problem_id"]), "code", row["problem_statement"], None, meta=meta)
 
+@benchmark("lcb_pro", domain="code", samples=dict(path="lcb_pro/problems.jsonl", tests_dir="lcb_pro"), aliases=("lcb",))
 def load_lcb_pro(path: str | Path = None,  # JSONL/JSON/Parquet in the Hub schema; None: the Hub dataset
                  split: str = None,        # Hub split (release window); None: all splits
                  tests_dir: str | Path = None,  # bundle directories or <id>.zip files, or "hub"
@@ -324,21 +367,33 @@ def load_lcb_pro(path: str | Path = None,  # JSONL/JSON/Parquet in the Hub schem
     return out
 
 # %% ../nbs/02_benchmarks.ipynb #a86641cd
-SAMPLE_ALIASES = {"math": "math", "imobench": "math", "science_qa": "science_qa", "gpqa": "science_qa",
-                  "code": "code", "lcb_pro": "code", "lcb": "code"}
+def _resolve_sample_paths(kw: dict) -> dict:
+    "Loader kwargs with the sample paths made absolute under samples_dir()."
+    return {k: samples_dir() / v if k in ("path", "tests_dir") and v is not None else v for k, v in kw.items()}
 
-def _only_csv(d: Path) -> Path:
-    "The single CSV file in directory `d`."
-    found = sorted(d.glob("*.csv"))
-    if len(found) != 1: raise FileNotFoundError(f"expected one CSV in {d}, found {[f.name for f in found]}")
-    return found[0]
+def load_samples(name: str,          # a benchmark ("imobench", "gpqa", "lcb_pro", ...) or a domain ("math", ...)
+                 sample_set: str = "samples", # which shipped set
+                ) -> list[Problem]:
+    "Problems shipped in `data/samples/` for a registered benchmark (or the first benchmark of a domain)."
+    b = get_benchmark(name)
+    if sample_set not in b.sample_sets: raise ValueError(f"{b.name} has no sample set {sample_set!r}; it has {list(b.sample_sets)}")
+    kw = _resolve_sample_paths(b.sample_sets[sample_set])
+    if not Path(kw.get("path", samples_dir())).exists(): raise FileNotFoundError(f"no {b.name} samples at {kw.get('path')}")
+    return b.load(**kw)
 
-def load_samples(domain: str) -> list[Problem]:
-    "Sample problems shipped in `data/samples/`: 'math' | 'science_qa' | 'code' (or 'imobench' | 'gpqa' | 'lcb_pro')."
-    d = SAMPLE_ALIASES.get(domain)
-    if d is None: raise ValueError(f"unknown domain {domain!r}; use one of {sorted(SAMPLE_ALIASES)}")
-    root = samples_dir()
-    if d == "math": return load_imobench(_only_csv(root / "imobench"))
-    if d == "science_qa": return load_gpqa(_only_csv(root / "gpqa"), seed=0, repeats=1)
-    if not (root / "lcb_pro" / "problems.jsonl").exists(): raise FileNotFoundError(f"no code samples in {root / 'lcb_pro'}")
-    return load_lcb_pro(root / "lcb_pro" / "problems.jsonl", tests_dir=root / "lcb_pro")
+# %% ../nbs/02_benchmarks.ipynb #dc455228
+DOWNLOAD = ("hub", "download")
+
+def load_benchmark(name: str,             # a registered benchmark (or alias)
+                   data_path=None,        # None / a sample-set name: shipped samples; "hub": download; else a file or dir
+                   limit: int = None,     # first `limit` problems
+                   **options) -> list[Problem]:   # the loader's own options (e.g. seed, split, tests_dir, version)
+    "The problems of a benchmark, from its shipped samples, a local file, or a download."
+    b = get_benchmark(name)
+    options = {k: v for k, v in options.items() if v is not None}  # None: the loader's default
+    unknown = set(options) - set(b.options)
+    if unknown: raise ValueError(f"benchmark {b.name!r} has no option(s) {sorted(unknown)}; its loader accepts {sorted(b.options)}")
+    key = "samples" if data_path is None else str(data_path)
+    if key in b.sample_sets: probs = b.load(**{**_resolve_sample_paths(b.sample_sets[key]), **options})
+    else: probs = b.load(None if key in DOWNLOAD else data_path, **options)
+    return probs[:limit] if limit else probs

@@ -4,17 +4,19 @@
 
 # %% ../nbs/00_llm.ipynb #c003
 from __future__ import annotations
-import asyncio, contextlib, dataclasses, fcntl, hashlib, importlib.metadata, json, os, random, signal, socket, sqlite3
-import subprocess, sys, threading, time, urllib.request
+import asyncio, atexit, concurrent.futures, contextlib, dataclasses, fcntl, hashlib, importlib.metadata, inspect, json, os
+import random, signal, socket, sqlite3, subprocess, sys, threading, time, urllib.request, weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 import aiohttp, pandas as pd
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ROLES', 'Completion', 'LLMError', 'CacheCorruptError', 'LocalServerError', 'cache_keys', 'cache_key',
-           'default_cache_path', 'ResponseCache', 'Endpoint', 'pick_endpoint', 'backoff_delay', 'HTTPTransport',
-           'parse_choices', 'parse_usage', 'split_usage', 'LLM', 'local_state_dir', 'find_local_model',
-           'ensure_local_server', 'stop_local_server']
+__all__ = ['ROLES', 'Completion', 'LLMError', 'LogprobsUnavailable', 'CacheError', 'CacheCorruptError', 'LocalServerError',
+           'cache_keys', 'cache_key', 'default_cache_path', 'ResponseCache', 'Endpoint', 'pick_endpoint',
+           'TransientError', 'FatalError', 'backoff_delay', 'HTTPTransport', 'parse_logprobs', 'parse_choices',
+           'parse_usage', 'split_usage', 'LLM', 'local_state_dir', 'find_local_model', 'ensure_local_server',
+           'stop_local_server', 'local_idle_s']
 
 # %% ../nbs/00_llm.ipynb #c006
 ROLES = ("generate", "reflect", "evaluate", "aggregate", "judge")
@@ -33,12 +35,19 @@ class Completion:
     latency_s: float = 0.0
     model: str = ""
     endpoint: str = ""
+    logprobs: list | None = None   # with logprobs=True: [{"token", "logprob", "top_logprobs": [float, ...]}, ...]
 
 # %% ../nbs/00_llm.ipynb #c009
 class LLMError(RuntimeError):
     "A request that still failed after all retries (names the endpoint and the last status)."
 
-class CacheCorruptError(RuntimeError):
+class LogprobsUnavailable(LLMError):
+    "Log-probabilities were asked for (`logprobs=True`) but the endpoint returned none."
+
+class CacheError(RuntimeError):
+    "The response cache file cannot be read or written."
+
+class CacheCorruptError(CacheError):
     "The response cache file is damaged: we refuse to serve answers from it."
 
 class LocalServerError(RuntimeError):
@@ -64,14 +73,32 @@ def default_cache_path() -> Path:
 
 def _digest(s:str) -> str: return hashlib.blake2b(s.encode(), digest_size=16).hexdigest()
 
+_CACHES, _CACHES_LOCK = {}, threading.Lock()   # resolved path -> the process's ResponseCache for that file
+
 class ResponseCache:
-    "Process-safe SQLite (WAL) store of completions keyed by `cache_key`."
-    def __init__(self, path:str|Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try: self._db = self._open()
+    "Process-safe SQLite (WAL) store of completions keyed by `cache_key`; one object per file per process."
+    def __new__(cls, path:str|Path):
+        p = Path(path).expanduser().resolve()
+        with _CACHES_LOCK:
+            c = _CACHES.get(p)
+            if c is None or not c._current(): c = _CACHES[p] = object.__new__(cls)._setup(p)
+        return c
+
+    def __init__(self, path:str|Path): pass   # set up once, in `__new__`
+
+    def _setup(self, path:Path) -> ResponseCache:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try: self._db, self._wdb = self._open(), self._open()      # reads, and the writer thread's writes
         except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
-        self._lock = threading.Lock()
+        self._pid, self._ino, self.transactions = os.getpid(), path.stat().st_ino, 0
+        self._lock, self._cv, self._queue, self._writer = threading.Lock(), threading.Condition(), [], None
+        return self
+
+    def _current(self) -> bool:
+        "Is this still the right object for its file (same process, file neither deleted nor replaced)?"
+        try: return self._pid == os.getpid() and self.path.stat().st_ino == self._ino
+        except OSError: return False
 
     def _open(self):
         db = sqlite3.connect(self.path, timeout=60, check_same_thread=False, isolation_level=None)
@@ -86,21 +113,16 @@ class ResponseCache:
         return CacheCorruptError(f"response cache {self.path} is corrupt ({e}); delete it or pass another `cache=` path")
 
 # %% ../nbs/00_llm.ipynb #c015
-from fastcore.basics import patch
-import atexit, weakref
-_OPEN_CACHES = weakref.WeakSet()
-
 @patch
 def get_many(self:ResponseCache, keys:list) -> dict:
-    "{key: completion} for the keys present (queued ones included); a damaged row raises `CacheCorruptError`."
-    pend = self.__dict__.setdefault("_pending", {})
-    out = {k: json.loads(pend[k]) for k in keys if k in pend}
-    rest = [k for k in keys if k not in out]
-    if not rest: return out
-    q = f"SELECT key, value, digest FROM completions WHERE key IN ({','.join('?' * len(rest))})"
+    "{key: completion} for the keys present; a damaged row raises `CacheCorruptError`."
+    if not keys: return {}
+    if self._pid != os.getpid(): self._setup(self.path)          # forked: SQLite handles must not cross a fork
+    q = f"SELECT key, value, digest FROM completions WHERE key IN ({','.join('?' * len(keys))})"
     try:
-        with self._lock: rows = self._db.execute(q, rest).fetchall()
+        with self._lock: rows = self._db.execute(q, keys).fetchall()
     except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
+    out = {}
     for k, v, d in rows:
         if _digest(v) != d: raise self._corrupt(f"checksum mismatch for key {k[:12]}")
         try: out[k] = json.loads(v)
@@ -113,17 +135,23 @@ def get(self:ResponseCache, key:str) -> dict|None:
     return self.get_many([key]).get(key)
 
 # %% ../nbs/00_llm.ipynb #c016
+def _rows(items) -> list:
+    "(key, json, digest) rows for (key, completion) pairs."
+    return [(k, s, _digest(s)) for k, s in ((k, json.dumps(v, ensure_ascii=False)) for k, v in items)]
+
 @patch
-def put_many(self:ResponseCache, items:list, flush_s:float=0.1, max_pending:int=512):
-    "Queue (key, completion) pairs; they are committed in one transaction within `flush_s`."
-    pend = self.__dict__.setdefault("_pending", {})
-    for key, value in items: pend[key] = json.dumps(value, ensure_ascii=False)
-    _OPEN_CACHES.add(self)
-    if len(pend) >= max_pending: return self.flush()
-    if not self.__dict__.get("_scheduled"):
-        try: asyncio.get_running_loop().call_later(flush_s, self.flush)
-        except RuntimeError: return self.flush()          # no event loop: write now
-        self._scheduled = True
+async def commit(self:ResponseCache, items:list):
+    "Store (key, completion) pairs; returns once they are in the file. Callers that arrive together share a transaction."
+    fut = asyncio.get_running_loop().create_future()
+    self._submit(_rows(items), fut)
+    await fut
+
+@patch
+def put_many(self:ResponseCache, items:list):
+    "Store (key, completion) pairs, blocking until they are in the file."
+    fut = concurrent.futures.Future()
+    self._submit(_rows(items), fut)
+    fut.result()
 
 @patch
 def put(self:ResponseCache, key:str, value:dict):
@@ -132,28 +160,61 @@ def put(self:ResponseCache, key:str, value:dict):
 
 @patch
 def flush(self:ResponseCache):
-    "Commit the queued completions."
-    self._scheduled = False
-    pend = self.__dict__.get("_pending")
-    if not pend: return
-    rows = [(k, v, _digest(v)) for k, v in pend.items()]
-    try:
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO completions VALUES (?,?,?)", rows)
-            self._db.execute("COMMIT")
-    except sqlite3.DatabaseError as e: raise self._corrupt(e) from e
-    pend.clear()
+    "Wait until every write queued so far is in the file (each `commit` already waits for its own)."
+    self.put_many([])
 
 @patch
 def __len__(self:ResponseCache) -> int:
-    self.flush()
     with self._lock: return self._db.execute("SELECT count(*) FROM completions").fetchone()[0]
 
-@atexit.register
-def _flush_open_caches():
-    for c in list(_OPEN_CACHES):
-        with contextlib.suppress(Exception): c.flush()
+# %% ../nbs/00_llm.ipynb #c016c
+@patch
+def _submit(self:ResponseCache, rows:list, fut):
+    "Queue rows for the writer thread; `fut` is settled once they are committed."
+    if self._pid != os.getpid(): self._setup(self.path)
+    with self._cv:
+        self._queue.append((rows, fut))
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, daemon=True, name="tts_nb-cache-writer")
+            self._writer.start()
+        self._cv.notify()
+
+@patch
+def _write_loop(self:ResponseCache):
+    "Group commit: everything queued since the last transaction goes into the next one."
+    while True:
+        with self._cv:
+            while not self._queue: self._cv.wait()
+            batch, self._queue = self._queue, []
+        err = self._write([r for rows, _ in batch for r in rows])
+        _settle([f for _, f in batch], err)
+
+@patch
+def _write(self:ResponseCache, rows:list) -> Exception|None:
+    "Commit rows in one transaction; the error, if any."
+    if not rows: return None
+    try:
+        self._wdb.execute("BEGIN IMMEDIATE")
+        self._wdb.executemany("INSERT OR REPLACE INTO completions VALUES (?,?,?)", rows)
+        self._wdb.execute("COMMIT")
+        self.transactions += 1
+    except Exception as e:
+        with contextlib.suppress(Exception): self._wdb.execute("ROLLBACK")
+        if isinstance(e, sqlite3.DatabaseError) and any(w in str(e) for w in ("malformed", "not a database")): return self._corrupt(e)
+        return CacheError(f"could not write to the response cache {self.path}: {type(e).__name__}: {e}")
+
+def _settle(futs:list, err:Exception|None):
+    "Settle the futures of one transaction: thread-safe ones directly, each event loop's with one call."
+    loops = {}
+    for f in futs:
+        if isinstance(f, concurrent.futures.Future): f.set_exception(err) if err else f.set_result(None)
+        else: loops.setdefault(f.get_loop(), []).append(f)
+    for loop, fs in loops.items():
+        with contextlib.suppress(RuntimeError): loop.call_soon_threadsafe(_resolve, fs, err)   # a closed loop waits for nothing
+
+def _resolve(futs:list, err:Exception|None):
+    for f in futs:
+        if not f.done(): f.set_exception(err) if err else f.set_result(None)
 
 # %% ../nbs/00_llm.ipynb #c021
 @dataclass(eq=False)
@@ -167,6 +228,7 @@ class Endpoint:
     failures: int = 0                 # consecutive failed attempts
     cooldown_until: float = 0.0       # avoid this replica until then (monotonic clock)
     local: bool = False               # the machine's shared embedded-model server
+    activity: Path | None = None      # local only: the file touched on every request (the idle clock)
     _sems: dict = field(default_factory=dict, repr=False)
 
     def failed(self):
@@ -189,13 +251,15 @@ def pick_endpoint(endpoints:list) -> Endpoint:
     return min(endpoints, key=lambda e: (e.cooldown_until > now, e.outstanding))
 
 # %% ../nbs/00_llm.ipynb #c024
-class _Transient(Exception):
+class TransientError(Exception):
     "A retryable failure: status, message, and the server's Retry-After if any."
     def __init__(self, status, msg, retry_after=None): super().__init__(msg); self.status, self.retry_after = status, retry_after
 
-class _Fatal(Exception):
+class FatalError(Exception):
     "A failure that retrying cannot fix."
     def __init__(self, status, msg): super().__init__(msg); self.status = status
+
+_Transient, _Fatal = TransientError, FatalError   # the names older importers use
 
 def _is_transient(status:int) -> bool: return status in (408, 409, 429) or status >= 500
 
@@ -209,12 +273,15 @@ def _retry_after(headers) -> float|None:
     except ValueError: return None
 
 # %% ../nbs/00_llm.ipynb #c028
+_TRANSPORTS = weakref.WeakSet()   # live HTTP transports, for the exit hook
+
 class HTTPTransport:
-    "POST /chat/completions over one aiohttp session per event loop."
+    "POST /chat/completions over one aiohttp session per event loop, closed when that loop shuts down."
     def __init__(self, api_key:str|None, timeout:float):
         self.headers = {"Content-Type": "application/json"}
         if api_key: self.headers["Authorization"] = f"Bearer {api_key}"
-        self.timeout, self._sessions = timeout, {}
+        self.timeout, self._sessions, self._closers = timeout, {}, {}
+        _TRANSPORTS.add(self)
 
     def session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -223,6 +290,7 @@ class HTTPTransport:
             conn = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             s = self._sessions[loop] = aiohttp.ClientSession(connector=conn, headers=self.headers,
                                                              timeout=aiohttp.ClientTimeout(total=self.timeout))
+            self._closers[loop] = _closer(self._sessions, loop, s)
         return s
 
     async def post(self, url:str, body:dict, index:int=0) -> dict:
@@ -231,30 +299,64 @@ class HTTPTransport:
                 raw = await r.read()
                 if r.status != 200: _raise_for(r.status, raw, r.headers)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-            raise _Transient(None, f"{type(e).__name__}: {e}") from e
+            raise TransientError(None, f"{type(e).__name__}: {e}") from e
         try: return json.loads(raw)
-        except ValueError: raise _Transient(200, f"non-JSON body: {raw[:200]!r}")
+        except ValueError: raise TransientError(200, f"non-JSON body: {raw[:200]!r}")
 
     async def aclose(self):
-        "Close the sessions of the running loop."
-        s = self._sessions.pop(asyncio.get_running_loop(), None)
-        if s is not None: await s.close()
+        "Close the session of the running loop (a later request opens a new one)."
+        closer = self._closers.pop(asyncio.get_running_loop(), None)
+        if closer is not None: await closer.aclose()
 
 def _raise_for(status, raw, headers):
     msg = f"HTTP {status}: {raw[:300].decode(errors='replace')}"
-    if _is_transient(status): raise _Transient(status, msg, _retry_after(headers))
-    raise _Fatal(status, msg)
+    if _is_transient(status): raise TransientError(status, msg, _retry_after(headers))
+    raise FatalError(status, msg)
+
+# %% ../nbs/00_llm.ipynb #c028b
+def _closer(sessions:dict, loop, s:aiohttp.ClientSession):
+    "A started async generator whose `finally` closes `s`: its loop runs it at shutdown, or when it is dropped."
+    async def close_at_shutdown():
+        try: yield
+        finally:
+            if sessions.get(loop) is s: del sessions[loop]
+            await s.close()
+    gen = close_at_shutdown()
+    with contextlib.suppress(StopIteration): gen.asend(None).send(None)   # first step: the running loop now tracks it
+    return gen
+
+@atexit.register
+def _close_sessions_at_exit():
+    "At exit, close the sessions whose loops never shut down, so nothing warns."
+    for t in list(_TRANSPORTS):
+        for loop, gen in list(t._closers.items()):
+            t._closers.pop(loop, None)
+            with contextlib.suppress(Exception):
+                if loop.is_running(): asyncio.run_coroutine_threadsafe(gen.aclose(), loop).result(5)   # another thread's loop
+                elif not loop.is_closed(): loop.run_until_complete(gen.aclose())
+            s = t._sessions.pop(loop, None)
+            if s is not None and not s.closed:              # its loop is gone: let go of the sockets quietly
+                conn = s.connector; s.detach()
+                if conn is not None: conn._close()
 
 # %% ../nbs/00_llm.ipynb #c030
-def parse_choices(data:dict) -> list[dict]:
-    "Choices of a chat response as plain dicts: text, reasoning, finish_reason."
+def parse_logprobs(lp, k:int|None=None) -> list[dict]|None:
+    "Per-token log-probabilities of one choice (OpenAI chat format; the `k` best alternatives), or None if the server sent none."
+    content = lp.get("content") if isinstance(lp, dict) else None
+    if content is None: return None
+    return [{"token": t.get("token", ""), "logprob": float(t["logprob"]),
+             "top_logprobs": sorted((float(x["logprob"]) for x in t.get("top_logprobs") or []), reverse=True)[:k]}
+            for t in content]
+
+def parse_choices(data:dict, top_logprobs:int|None=None) -> list[dict]:
+    "Choices of a chat response as plain dicts: text, reasoning, finish_reason, logprobs (with `top_logprobs` alternatives)."
     choices = data.get("choices") if isinstance(data, dict) else None
-    if not choices: raise _Transient(200, f"response has no choices: {str(data)[:200]}")
+    if not choices: raise TransientError(200, f"response has no choices: {str(data)[:200]}")
     out = []
     for ch in sorted(choices, key=lambda c: c.get("index", 0)):
         m = ch.get("message") or {}
         out.append(dict(text=m.get("content") or "", reasoning=m.get("reasoning_content") or m.get("reasoning"),
-                        finish_reason=ch.get("finish_reason")))
+                        finish_reason=ch.get("finish_reason"), logprobs=parse_logprobs(ch.get("logprobs"), top_logprobs)))
     return out
 
 def parse_usage(data:dict) -> tuple[int, int, int]:
@@ -306,7 +408,8 @@ class LLM:
         if not base_url and transport is None: raise ValueError("no endpoint: pass base_url=... or set TTS_BASE_URL (or use model='local')")
         if max_concurrency < 1: raise ValueError("max_concurrency must be >= 1")
         self.model, self.tags = model, {}
-        eps = [Endpoint(u.rstrip("/"), max_concurrency, supports_n=False if local else supports_n, local=local)
+        eps = [Endpoint(u.rstrip("/"), max_concurrency, supports_n=False if local else supports_n, local=local,
+                        activity=local_state_dir()/"activity" if local else None)
                for u in _as_list(base_url or ["scripted"])]
         transport = transport or HTTPTransport(api_key or os.environ.get("OPENAI_API_KEY") or "none", timeout)
         self._core = _Core(eps, transport, _resolve_cache(cache), max_retries)
@@ -320,8 +423,7 @@ class LLM:
     def on_call(self) -> list: return self._core.on_call
 
     async def aclose(self):
-        "Write queued cache entries and close this client's HTTP sessions (they are reopened on demand)."
-        if self.cache is not None: self.cache.flush()
+        "Close this client's HTTP session on the running loop (optional: it closes with its loop; reopened on demand)."
         await self._core.transport.aclose()
 
     def tagged(self, **tags) -> LLM:
@@ -366,20 +468,21 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
         t0 = time.perf_counter()
         try:
             async with ep.semaphore():
+                if ep.activity is not None: await _use_local(ep)
                 t0 = time.perf_counter()
                 data = await self._core.transport.post(ep.url, body, sample_index)
                 parse_choices(data)
             ep.succeeded()
             return data, ep, time.perf_counter() - t0
-        except _Transient as e:
+        except TransientError as e:
             last = (ep, e)
             ep.failed()
             self._record(role, ep.url, latency_s=time.perf_counter() - t0, error=str(e)[:500], sample_index=sample_index)
-        except _Fatal as e:
+        except FatalError as e:
             self._record(role, ep.url, latency_s=time.perf_counter() - t0, error=str(e)[:500], sample_index=sample_index)
             raise LLMError(f"{ep.url} rejected the request (HTTP {e.status}): {e}") from None
         finally: ep.outstanding -= 1
-        _check_local_alive(ep)
+        if ep.local and await _follow_local(ep): continue          # restarted or moved: retry at once
         if attempt < self._core.max_retries: await asyncio.sleep(backoff_delay(attempt, retry_after=last[1].retry_after, rng=self._core.rng))
     ep, e = last
     raise LLMError(f"{ep.url}: request failed after {self._core.max_retries + 1} attempts; last status {e.status or 'no response'}: {e}")
@@ -407,9 +510,12 @@ async def _batch(self:LLM, messages, batch:list, role:str, params:dict) -> dict:
     body = {"model": self.model, "messages": messages, **_sample_params(params, batch[0])}
     if len(batch) > 1: body["n"] = len(batch)
     data, ep, lat = await self._request(body, role, batch[0])
-    choices = parse_choices(data)[:len(batch)]
+    choices = parse_choices(data, params.get("top_logprobs"))[:len(batch)]
     if len(batch) > 1: ep.supports_n = len(choices) == len(batch)
     got = self._completions(data, choices, batch, ep.url, lat, role)
+    if params.get("logprobs") and any(c["logprobs"] is None for c in choices):
+        raise LogprobsUnavailable(f"{ep.url} returned no logprobs for model {self.model!r} although the request asked "
+                                  "for them (logprobs=True); use an endpoint that supports them (vLLM, SGLang, llama.cpp, OpenAI)")
     return {**got, **await self._singles(messages, batch[len(choices):], role, params)}
 
 @patch
@@ -425,11 +531,17 @@ def _completions(self:LLM, data, choices, batch, url, lat, role) -> dict:
     w = [len(c["text"]) + len(c["reasoning"] or "") for c in choices]
     ps, cs, rs = split_usage(tp, [1] + [0]*(len(w)-1)), split_usage(tc, w), split_usage(tr, w)
     self._record(role, url, len(choices), (tp, tc, tr), lat, sample_index=batch[0])
-    return {i: Completion(c["text"], c["reasoning"], c["finish_reason"], ps[j], cs[j], rs[j], False, i, lat, self.model, url)
+    return {i: Completion(c["text"], c["reasoning"], c["finish_reason"], ps[j], cs[j], rs[j], False, i, lat, self.model, url, c["logprobs"])
             for j, (i, c) in enumerate(zip(batch, choices))}
 
 # %% ../nbs/00_llm.ipynb #c048
 _SAVED = ("text", "reasoning", "finish_reason", "tokens_prompt", "tokens_completion", "tokens_reasoning")
+
+def _saved(c:Completion) -> dict:
+    "What the cache keeps of a completion (logprobs only when there are some)."
+    v = {k: getattr(c, k) for k in _SAVED}
+    if c.logprobs is not None: v["logprobs"] = c.logprobs
+    return v
 
 @patch
 async def chat(self:LLM, messages:list, n:int=1, role:str="generate", **params) -> list[Completion]:
@@ -443,7 +555,7 @@ async def chat(self:LLM, messages:list, n:int=1, role:str="generate", **params) 
     missing = [i for i in idx if i not in out]
     if missing:
         fresh = await self._fetch(messages, missing, role, params)
-        if self.cache is not None: self.cache.put_many([(keys[i], {k: getattr(c, k) for k in _SAVED}) for i, c in fresh.items()])
+        if self.cache is not None: await self.cache.commit([(keys[i], _saved(c)) for i, c in fresh.items()])
         out.update(fresh)
     return [out[i] for i in idx]
 
@@ -504,6 +616,12 @@ def _read_state() -> dict|None:
     try: return json.loads((local_state_dir()/"server.json").read_text())
     except (OSError, ValueError): return None
 
+def _write_state(st:dict):
+    "Replace the state file atomically (readers outside the lock never see half a file)."
+    tmp = local_state_dir()/f"server.json.{os.getpid()}"
+    tmp.write_text(json.dumps(st))
+    os.replace(tmp, local_state_dir()/"server.json")
+
 def _log_tail(path, n=2000) -> str:
     try: return Path(path).read_text(errors="replace")[-n:]
     except OSError: return ""
@@ -542,30 +660,40 @@ def _wait_for(port:int, pid:int, wait_s:float) -> bool:
 
 # %% ../nbs/00_llm.ipynb #c058
 def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
-    "Base URL of the machine's shared local model server, starting it if needed."
+    "Base URL of the machine's shared local model server, starting it (and its idle watchdog) if needed."
     d = local_state_dir()
     with open(d/"server.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         st = _read_state()
         if st and _is_our_server(st["pid"]):
-            if _wait_for(st["port"], st["pid"], wait_s): return f"http://127.0.0.1:{st['port']}/v1"
+            if _wait_for(st["port"], st["pid"], wait_s):
+                _write_state(_watched(st))
+                return f"http://127.0.0.1:{st['port']}/v1"
             _terminate(st["pid"])                        # alive but unresponsive for wait_s: replace it
         model, port = find_local_model(), _free_port()
         proc = _spawn_server(model, port, n_ctx)
         _wait_healthy(proc, port, wait_s)
-        (d/"server.json").write_text(json.dumps(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
+        _write_state(_watched(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
         return f"http://127.0.0.1:{port}/v1"
 
 # %% ../nbs/00_llm.ipynb #c060
-def _check_local_alive(ep:Endpoint):
-    "Follow the shared local server if another process restarted it; raise at once if it has died."
-    st = _read_state() if ep.local else None
-    if not st: return
+async def _use_local(ep:Endpoint):
+    "Reset the local server's idle clock; start the server again if it was stopped."
+    try: os.utime(ep.activity)
+    except FileNotFoundError: ep.url = (await asyncio.to_thread(ensure_local_server)).rstrip("/")
+
+async def _follow_local(ep:Endpoint) -> bool:
+    "After a failed attempt: True if the local server was restarted or moved (retry at once); raise if it died."
+    st = _read_state()
+    if st is None:                                     # stopped while idle, or by stop_local_server: start it again
+        ep.url = (await asyncio.to_thread(ensure_local_server)).rstrip("/")
+        return True
     url = f"http://127.0.0.1:{st['port']}/v1"
-    if url != ep.url and _pid_alive(st["pid"]): ep.url = url
-    elif url == ep.url and not _pid_alive(st["pid"]):
+    if url != ep.url and _pid_alive(st["pid"]): ep.url = url; return True
+    if url == ep.url and not _pid_alive(st["pid"]):
         raise LocalServerError(f"the local llama.cpp server (pid {st['pid']}) died; restart with LLM('local'). Log tail:\n"
                                f"{_log_tail(local_state_dir()/'server.log')}")
+    return False
 
 def _terminate(pid:int, grace:float=5.0):
     with contextlib.suppress(ProcessLookupError): os.killpg(pid, signal.SIGTERM)
@@ -574,10 +702,75 @@ def _terminate(pid:int, grace:float=5.0):
     with contextlib.suppress(ProcessLookupError): os.killpg(pid, signal.SIGKILL)
 
 def stop_local_server() -> bool:
-    "Stop the shared local model server; True if one was running."
+    "Stop the shared local model server and its watchdog; True if one was running."
     with open(local_state_dir()/"server.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         st = _read_state()
         (local_state_dir()/"server.json").unlink(missing_ok=True)
+        (local_state_dir()/"activity").unlink(missing_ok=True)
+        if st and _is_watchdog(st.get("watchdog")): _terminate(st["watchdog"], 1.0)
         if not st or not _pid_alive(st["pid"]): return False
         _terminate(st["pid"]); return True
+
+# %% ../nbs/00_llm.ipynb #c056c
+def local_idle_s() -> float|None:
+    "Seconds of idleness after which the local server stops (`TTS_LOCAL_IDLE_S`, default 300); None: never."
+    raw = os.environ.get("TTS_LOCAL_IDLE_S", "").strip()
+    if not raw: return 300.0
+    try: s = float(raw)
+    except ValueError: raise LocalServerError(f"TTS_LOCAL_IDLE_S must be a number of seconds (0: never stop), got {raw!r}") from None
+    return s if s > 0 else None
+
+def _idle_watchdog(state_dir:str, pid:int, port:int, idle_s:float):
+    "Stop the shared model server `pid` once it has been idle for `idle_s` seconds (runs as its own process)."
+    import fcntl, json, os, signal, time
+    from pathlib import Path
+    d = Path(state_dir)
+    def alive():
+        try: os.kill(pid, 0); return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+        except (ProcessLookupError, FileNotFoundError): return False
+    def connected():                      # an open TCP connection to the server's port: a request, or keep-alive
+        try: rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        except OSError: return False
+        return any(f[3] == "01" and int(f[1].rsplit(":", 1)[1], 16) == port for f in map(str.split, rows))
+    def touched():
+        try: return (d/"activity").stat().st_mtime
+        except OSError: return 0.0
+    seen = time.time()
+    while alive():
+        if connected(): seen = time.time()
+        if time.time() - max(seen, touched()) < idle_s: time.sleep(min(1.0, idle_s / 4)); continue
+        with open(d/"server.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try: st = json.loads((d/"server.json").read_text())
+            except (OSError, ValueError): st = None
+            if not st or st.get("pid") != pid: return                  # stopped or replaced meanwhile
+            if connected() or time.time() - touched() < idle_s: seen = time.time(); continue
+            (d/"server.json").unlink(); (d/"activity").unlink(missing_ok=True)
+            os.killpg(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not alive(): break
+                time.sleep(0.05)
+            else: os.killpg(pid, signal.SIGKILL)
+            print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} watchdog: stopped server {pid} after {idle_s:g}s idle", flush=True)
+        return
+
+# %% ../nbs/00_llm.ipynb #c056d
+def _spawn_watchdog(pid:int, port:int, idle_s:float) -> int:
+    "Start the idle watchdog of server `pid` in its own session; its pid."
+    code = f"{inspect.getsource(_idle_watchdog)}\n_idle_watchdog({str(local_state_dir())!r}, {pid}, {port}, {idle_s!r})"
+    log = open(local_state_dir()/"server.log", "ab")
+    return subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True).pid
+
+def _is_watchdog(pid) -> bool:
+    try: return bool(pid) and _pid_alive(pid) and b"_idle_watchdog(" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError: return False
+
+def _watched(st:dict) -> dict:
+    "The state `st` with a live watchdog (started if missing), the idle clock reset."
+    (local_state_dir()/"activity").touch()
+    idle = local_idle_s()
+    if idle and not _is_watchdog(st.get("watchdog")):
+        st = {**st, "watchdog": _spawn_watchdog(st["pid"], st["port"], idle), "idle_s": idle}
+    return st

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 # %% auto #0
 __all__ = ['LETTERS', 'DOMAINS', 'TEMPLATES', 'GRADE_ANSWER', 'Template', 'format_problem', 'shorten', 'format_candidates',
-           'get_template', 'parse_boxed', 'parse_choice', 'parse_code_block', 'Score', 'parse_score',
-           'parse_better_solution', 'parse_selected', 'parse_yes_no', 'parse_groups', 'parse_grade_verdict']
+           'get_template', 'parse_choice', 'parse_code_block', 'Score', 'parse_score', 'parse_better_solution',
+           'parse_selected', 'parse_yes_no', 'parse_groups', 'parse_grade_verdict']
 
 # %% ../nbs/01_prompts.ipynb #c005
 @dataclass
@@ -84,7 +84,7 @@ DOMAINS = {
                         "the limits, edge cases, overflow, and the exact input/output format."),
                  same="their programs compute the same outputs (the same algorithm or equivalent results)"),
     "science_qa": dict(expert="an expert scientist", task="multiple-choice question", work="answer",
-                 answer_format="End your response with a final line of the form `Answer: X`, where X is one of A, B, C or D.",
+                 answer_format="End your response with a final line of the form `Answer: X`, where X is the letter of the option you choose.",
                  focus="Check every fact, formula, unit and calculation, and whether the chosen option really follows.",
                  same="they choose the same option letter"),
 }
@@ -195,18 +195,14 @@ def get_template(name: str,            # e.g. "math/solve"
     base = TEMPLATES.get(name, Template(name, "", ""))
     return Template(name, o.get("system", base.system), o.get("user", base.user))
 
-# %% ../nbs/01_prompts.ipynb #c033
-def parse_boxed(text: str) -> str | None:
-    "Content of the last complete `\\boxed{...}` (balanced braces), stripped; None if there is none."
-    from tts_nb.judges import last_boxed  # one implementation, in the judges (imported late: judges imports this module)
-    return last_boxed(text)
-
 # %% ../nbs/01_prompts.ipynb #c037
-_CHOICE = re.compile(r"answer[\s*_]*[:：][\s*_$(\[{]*(?:\\(?:text|textbf|mathrm|boxed)\{)?[\s*(]*([A-D])(?![A-Za-z0-9])", re.I)
+_CHOICE = r"answer[\s*_]*[:：][\s*_$(\[{]*(?:\\(?:text|textbf|mathrm|boxed)\{)?[\s*(]*([%s])(?![A-Za-z0-9])"
 
-def parse_choice(text: str) -> str | None:
-    "Letter A–D from the last `Answer: X` line, upper-cased; None if there is none."
-    found = _CHOICE.findall(text or "")
+def parse_choice(text: str,            # a model response
+                 letters: str = "ABCD", # the valid option letters, e.g. LETTERS[:len(problem.choices)]
+                ) -> str | None:
+    "Option letter from the last `Answer: X` line, upper-cased; None if there is none (or it is not a valid letter)."
+    found = re.findall(_CHOICE % re.escape(letters), text or "", re.I)
     return found[-1].upper() if found else None
 
 # %% ../nbs/01_prompts.ipynb #c041

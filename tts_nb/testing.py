@@ -10,7 +10,7 @@ from .llm import LLM, _Transient, _Fatal
 
 # %% auto #0
 __all__ = ['FAULT_KINDS', 'default_respond', 'make_response', 'draw_fault', 'FakeOpenAIServer', 'Fault', 'ScriptedTransport',
-           'ScriptedLLM']
+           'ScriptedLLM', 'synthetic_bank']
 
 # %% ../nbs/00b_testing.ipynb #c006
 def default_respond(messages, params, index) -> str:
@@ -150,3 +150,144 @@ class ScriptedLLM(LLM):
 
     @property
     def requests(self) -> list: return self._core.transport.requests
+
+# %% ../nbs/00b_testing.ipynb #b6856c34
+import itertools
+from collections import Counter
+from pathlib import Path
+import numpy as np
+from .bank import write_jsonl
+
+# %% ../nbs/00b_testing.ipynb #a0299843
+_DISTRACTORS = np.array(["7", "12", "0", "1", "2", "100", "64", "3"], dtype=object)
+_CATEGORIES = ("Algebra", "Combinatorics", "Geometry", "Number theory")
+
+def _synthetic_answers(rng, ok, gold):
+    "Answer strings for correctness flags: the gold answer, a popular distractor, a one-off, or no answer."
+    zipf = 1 / np.arange(1, len(_DISTRACTORS) + 1)
+    wrong = _DISTRACTORS[rng.choice(len(_DISTRACTORS), len(ok), p=zipf / zipf.sum())]
+    r = rng.random(len(ok))
+    odd = np.array([f"x{v}" for v in rng.integers(10**6, size=len(ok))], dtype=object)
+    return np.where(ok, gold, np.where(r < 0.1, None, np.where(r < 0.2, odd, wrong)))
+
+def _synthetic_row(pid, chain, turn, role, parents, answer, ok, rng, text_chars, meta):
+    "One solutions.jsonl row with plausible text and token counts."
+    body = f"Reasoning for {pid}, chain {chain}, turn {turn}. " * max(1, text_chars // 40)
+    return dict(id=f"{pid}/t{turn}/c{chain}/{role}", problem_id=pid, chain=chain, turn=turn, role=role,
+                parent_ids=list(parents), text=f"{body[:text_chars]}\\boxed{{{answer}}}", answer=answer,
+                correct=bool(ok), tokens_prompt=int(rng.integers(200, 400)),
+                tokens_completion=int(rng.integers(300, 3000)), meta=meta)
+
+# %% ../nbs/00b_testing.ipynb #14a65da6
+def _vote(answers, rng):
+    "Plurality answer (no-answers abstain, ties broken at random); None when nobody answered."
+    votes = Counter(a for a in answers if a is not None)
+    if not votes: return None
+    top = max(votes.values())
+    return str(rng.choice([a for a, c in votes.items() if c == top]))
+
+def _synthetic_aggregate(rng, parents, method, gold):
+    "The aggregate row's answer and meta for `method`, with scores or pairwise comparisons where the method has them."
+    answers = [p["answer"] for p in parents]; ok = np.array([p["correct"] for p in parents])
+    if method == "llm_scoring":
+        scores = np.where(ok, rng.integers(5, 11, len(ok)), rng.integers(0, 8, len(ok)))
+        best = rng.choice(np.flatnonzero(scores == scores.max()))
+        return answers[best], dict(scores=scores.tolist())
+    if method == "pairwise": return _synthetic_league(rng, answers, ok)
+    if method == "gt_scoring": return (gold if ok.any() else answers[0]), dict(oracle=True)
+    return _vote(answers, rng), {}
+
+def _synthetic_league(rng, answers, ok):
+    "Round robin in both orders, with a judge that prefers correct answers and, a little, the first-shown."
+    wins, comps = np.zeros(len(answers)), []
+    for i, j in itertools.permutations(range(len(answers)), 2):
+        u = rng.random()
+        if u < 0.1: w = "tie"
+        elif ok[i] != ok[j]: w = "first" if (ok[i] if u < 0.85 else ok[j]) else "second"
+        else: w = "first" if u < 0.65 else "second"
+        wins[i] += {"first": 1, "tie": .5}.get(w, 0); wins[j] += {"second": 1, "tie": .5}.get(w, 0)
+        comps.append(dict(first=i, second=j, winner=w))
+    return answers[int(np.argmax(wins))], dict(comparisons=comps)
+
+# %% ../nbs/00b_testing.ipynb #b9400aaf
+def _synthetic_problem(rng, i, n, turns, reflection, aggregation, text_chars):
+    "Every row (solutions and calls) of one synthetic problem, pattern reflect_then_aggregate."
+    pid, gold, cat = f"p{i:04d}", str(1000 + i), _CATEGORIES[i % len(_CATEGORIES)]
+    p = rng.beta(1.1, 1.1)
+    ok = rng.random(n) < p
+    rows = [_synthetic_row(pid, c, 0, "generate", (), a, k, rng, text_chars, dict(category=cat))
+            for c, (a, k) in enumerate(zip(_synthetic_answers(rng, ok, gold), ok))]
+    pop = rows
+    for t in range(1, turns + 1):
+        pop = _synthetic_turn(rng, pop, t, p, gold, reflection, text_chars, cat)
+        rows += pop
+    answer, meta = _synthetic_aggregate(rng, pop, aggregation, gold)
+    rows.append(_synthetic_row(pid, 0, turns, "aggregate", [r["id"] for r in pop], answer, answer == gold, rng,
+                               text_chars, dict(category=cat, aggregation=aggregation, n=n, **meta)))
+    return rows
+
+def _synthetic_turn(rng, parents, t, p, gold, reflection, text_chars, cat):
+    "Reflect each parent once: right answers sometimes break, wrong ones sometimes get fixed."
+    before = np.array([r["correct"] for r in parents])
+    ok = np.where(before, rng.random(len(before)) > 0.08, rng.random(len(before)) < 0.05 + 0.3 * p)
+    fresh = _synthetic_answers(rng, ok, gold)
+    keep = (ok == before) & (rng.random(len(ok)) < 0.7)
+    rows = []
+    for r, k, a, kp in zip(parents, ok, fresh, keep):
+        meta = dict(category=cat)
+        if reflection == "self_evaluation": meta["verdict"] = bool(r["correct"] if rng.random() < 0.8 else not r["correct"])
+        rows.append(_synthetic_row(r["problem_id"], r["chain"], t, "reflect", [r["id"]], r["answer"] if kp else a,
+                                   k, rng, text_chars, meta))
+    return rows
+
+# %% ../nbs/00b_testing.ipynb #0bb2d74e
+def _synthetic_calls(rows, reflection):
+    "calls.jsonl rows: one per generated or reflected solution (plus its self-evaluation) and per LLM aggregation."
+    calls = []
+    for r in rows:
+        if r["role"] == "aggregate" and r["meta"].get("aggregation") in ("voting", "gt_scoring"): continue
+        base = dict(problem_id=r["problem_id"], model="synthetic", endpoint="none", sample_index=r["chain"],
+                    tokens_prompt=r["tokens_prompt"], tokens_completion=r["tokens_completion"], tokens_reasoning=0,
+                    latency_s=0.0, cached=False, error=None)
+        calls.append(dict(base, role=r["role"]))
+        if r["role"] == "reflect" and reflection == "self_evaluation": calls.append(dict(base, role="evaluate"))
+    return calls
+
+def _synthetic_offline(rng, rows, ns, repeats):
+    "Offline voting over random size-n subsets of each problem's turn-0 population."
+    by_problem, out = {}, []
+    for r in rows:
+        if r["turn"] == 0 and r["role"] == "generate": by_problem.setdefault(r["problem_id"], []).append(r)
+    for pid, pop in by_problem.items():
+        gold = next((r["answer"] for r in pop if r["correct"]), None)
+        for n, rep in itertools.product([k for k in ns if k <= len(pop)], range(repeats)):
+            ans = _vote([pop[i]["answer"] for i in rng.choice(len(pop), n, replace=False)], rng)
+            out.append(dict(problem_id=pid, aggregation="voting", n=n, repeat=rep, turn=0, answer=ans,
+                            correct=gold is not None and ans == gold, tokens_prompt=0, tokens_completion=0,
+                            calls=0, seed=rep))
+    return out
+
+# %% ../nbs/00b_testing.ipynb #580b0672
+def synthetic_bank(run_dir,                      # directory to write (created)
+                   n_problems:int=20,            # problems
+                   n:int=8,                      # samples (chains) per problem
+                   turns:int=2,                  # reflection turns after turn 0
+                   reflection:str="self_evaluation", # "self_evaluation" adds meta["verdict"] on reflect rows
+                   aggregation:str="voting",     # voting | llm_scoring | pairwise | gt_scoring
+                   offline_ns:tuple=(),          # n values for offline voting rows over turn 0
+                   repeats:int=4,                # offline repeats per n
+                   seed:int=0,                   # everything is drawn from this seed
+                   text_chars:int=200,           # length of each solution text
+                  ) -> Path:
+    "Write a synthetic sample bank in the DESIGN §6 format (no LLM involved); returns the directory."
+    d, rng = Path(run_dir), np.random.default_rng(seed)
+    d.mkdir(parents=True, exist_ok=True)
+    rows = [r for i in range(n_problems) for r in _synthetic_problem(rng, i, n, turns, reflection, aggregation, text_chars)]
+    config = dict(benchmark="synthetic", model="synthetic", base_url=None, n=n, turns=turns, seed=seed,
+                  pattern="reflect_then_aggregate", reflection=reflection, aggregation=aggregation, run_name=d.name)
+    (d/"config.json").write_text(json.dumps(config, indent=1))
+    write_jsonl(d/"solutions.jsonl", rows)
+    write_jsonl(d/"calls.jsonl", _synthetic_calls(rows, reflection))
+    if offline_ns: write_jsonl(d/"offline_aggregation.jsonl", _synthetic_offline(rng, rows, offline_ns, repeats))
+    (d/"summary.json").write_text(json.dumps(dict(n_problems=n_problems, n_failed=0)))
+    return d
