@@ -4,7 +4,7 @@ A FakeOpenAIServer with zero latency runs in a child process (bench/servers.py),
 (`time.process_time()`: every thread of it, the grading threads included) is the client's alone. Layers, each
 measured as calls/s and CPU milliseconds per call:
 
-- `aiohttp_bare`: a bare aiohttp session posting the same bodies (the floor for an aiohttp client, DESIGN.md §3);
+- `aiohttp_bare`: a bare aiohttp session posting the same bodies (the floor for an aiohttp client);
 - `chat_nocache` / `chat_cache`: `LLM.chat` without a cache / with a fresh SQLite cache;
 - `pipeline`: `run_experiment` (reflect_then_aggregate, no_feedback x 2 turns, voting, n=8) writing the sample bank
   into a temporary run directory, with a fresh cache; per HTTP call, with and without the final `write_summary`.

@@ -7,7 +7,7 @@ Then whole responses through `judges.grade` (extraction + comparison, rules only
 pool, every cache empty) and warm (the same responses again); the recall on the true-equal pairs of
 tests/test_judges_recall.py; and the verdicts on issue 11's false accepts.
 
-Run: `python bench/bench_grading.py` (reads `$TTS_DATA_DIR/imobench/answerbench_v2.csv`, else `../shared/data/...`).
+Run: `python bench/bench_grading.py` (reads `$TTS_DATA_DIR/imobench/answerbench_v2.csv`).
 To measure another version of the package (e.g. before a change), put its root first on PYTHONPATH: the script only
 uses names that both versions have.
 """

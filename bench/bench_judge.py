@@ -8,7 +8,10 @@ Measures
 4. the judging process's own peak RSS (in a fresh child process) while it judges a 64 MiB output against a 64 MiB
    answer file, and while it judges a 6 MB Python source;
 5. the HTTP service under 200 concurrent requests: how many were judged / shed (429) / failed, and the latency of
-   `GET /health` meanwhile.
+   `GET /health` meanwhile;
+6. (root, cgroup v1 cpuacct) the CPU time per test of judging vs bare `subprocess.run`, read from a cpuacct cgroup
+   holding everything each side ran (the judge's own runs are nested under it with FUNCTIONCALL_CGROUP_ROOT): unlike
+   wall time, it does not move with the load of this shared machine.
 """
 import asyncio
 import json
@@ -191,6 +194,64 @@ def service(n_requests: int = 200) -> dict:
             "service_health_samples": len(lat)}
 
 
+_CPU_CHILD = r"""
+import os, subprocess, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+open(sys.argv[2], "w").write(str(os.getpid()))
+what, n = sys.argv[3], int(sys.argv[4])
+import functioncall as fc
+from functioncall.compiler import compile_cpp
+cpp = open(sys.argv[5]).read()
+tests = [{"input": f"{i} {2 * i}\n", "output": f"{3 * i}\n"} for i in range(n)]
+if what == "judge":
+    from functioncall.sandbox import SLOTS
+    SLOTS.resize(1)
+    v = fc.judge(cpp, "cpp", tests)
+    assert v.status == "AC", v
+elif what == "bare":
+    prog = str(compile_cpp(cpp).path)
+    d = tempfile.mkdtemp()
+    for i, t in enumerate(tests):
+        p = os.path.join(d, f"{i}.in"); open(p, "w").write(t["input"])
+        with open(p, "rb") as f: subprocess.run([prog], stdin=f, capture_output=True, check=True)
+"""
+
+
+def cpu_per_test(n: int = 200, rounds: int = 3) -> dict:
+    "CPU ms per test (judge, one slot) and per bare run, each side in its own cpuacct cgroup, minus an import-only run."
+    from functioncall import cgroup as fcg
+    if os.geteuid() != 0: return {}
+    mp = next((m for m, t, o in fcg._mounts() if t == "cgroup" and "cpuacct" in o), None)
+    if mp is None: return {}
+    own = fcg._own_paths().get("cpuacct", "/").rstrip("/")
+    src = Path(tempfile.mkdtemp()) / "sum.cpp"
+    src.write_text(CPP)
+    got = {"judge": [], "bare": [], "import": []}
+    for r in range(rounds):
+        for what in ("import", "judge", "bare"):
+            name = f"fcbench-{os.getpid()}-{r}-{what}"
+            cg = Path(mp + own) / name
+            cg.mkdir()
+            try:
+                pidf = cg / "ignored"
+                proc = subprocess.Popen(
+                    ["/bin/sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", sys.executable, "-c", _CPU_CHILD,
+                     str(REPO), "/dev/null", what, str(n), str(src)],
+                    env={**os.environ, "FUNCTIONCALL_CGROUP_ROOT": f"{(own + '/' + name).lstrip('/')}/functioncall"})
+                proc.wait(timeout=600)
+                got[what].append(int((cg / "cpuacct.usage").read_text()) / 1e6)
+            finally:
+                for base_mp in {m for m, t, o in fcg._mounts() if t == "cgroup"}:
+                    d = Path(base_mp) / (own + "/" + name).lstrip("/")
+                    if d.is_dir(): fcg._remove_tree(d, 1)
+                    d2 = Path(base_mp) / name
+                    if d2.is_dir(): fcg._remove_tree(d2, 1)
+    base = statistics.median(got["import"])
+    j = (statistics.median(got["judge"]) - base) / n
+    b = (statistics.median(got["bare"]) - base) / n
+    return {"cpu_ms_per_test_judge": j, "cpu_ms_per_test_bare": b, "cpu_overhead_ratio": j / b}
+
+
 def main(quick: bool = False):
     out = {"cores": os.cpu_count(), "slots": SLOTS.n, "isolation": fc.isolation_level()}
     fc.judge(CPP, "cpp", tests(2)); fc.judge(PY, "python", tests(2))           # warm up: compile, helper, probes
@@ -202,6 +263,7 @@ def main(quick: bool = False):
     out.update(overhead(3 if quick else 7))
     out["batch_64x20_cpp_s"], out["batch_64x20_cpp_tests_per_s"] = asyncio.run(batch(CPP, "cpp"))
     out["batch_64x20_python_s"], out["batch_64x20_python_tests_per_s"] = asyncio.run(batch(PY, "python"))
+    out.update(cpu_per_test(rounds=2 if quick else 3))
     out.update(judge_rss())
     out.update(service())
     w = max(map(len, out))

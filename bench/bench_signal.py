@@ -9,7 +9,7 @@ Results are appended to `--out` (JSONL) so that separate invocations build one t
 (`--cache`) makes a repeated configuration free; its wall time is then marked "(cached)".
 """
 from __future__ import annotations
-import argparse, asyncio, json, os, re, sys, time
+import argparse, asyncio, json, re, time
 from pathlib import Path
 from tts_nb.benchmarks import load_imobench, load_gpqa, load_lcb_pro, load_samples, samples_dir
 from tts_nb.analysis import unbiased_pass_at_k
@@ -36,6 +36,11 @@ PROMPTS = {
                 "user": "{problem}"},
         "oneline": {"system": "You are a helpful science assistant.",
                     "user": "Question: {problem}\n\nReply with one line: Answer: <letter>"},
+        "answeris": {"system": "You are a helpful science assistant.",
+                     "user": "{problem}\n\nAnswer in one short sentence of the form \"The answer is X\", where X is the letter "
+                             "of the correct option."},
+        "copy": {"system": "You are a helpful science assistant.",
+                 "user": "{problem}\n\nCopy the next line, replacing X with the letter of the correct option.\nAnswer: X"},
         "start": {"system": "You are a helpful science assistant.",
                   "user": "{problem}\n\nWhich option is correct? Start your reply with \"Answer:\" and the option, like \"Answer: B) ...\"."},
         "oneline2": {"system": "You answer multiple-choice questions. Your whole reply is one line: Answer: followed by the option letter.",
@@ -63,20 +68,31 @@ SETS = {  # (domain, sample set) -> loader
     ("science_qa", "hard"): lambda: load_samples("science_qa"),
     ("code", "easy"): lambda: load_lcb_pro(samples_dir() / "lcb_pro" / "easy" / "problems.jsonl",
                                            tests_dir=samples_dir() / "lcb_pro" / "easy"),
+    ("code", "stdin"): lambda: [p for p in SETS["code", "easy"]() if p.meta["sample_tests"][0]["input"].strip()],
     ("code", "hard"): lambda: load_samples("code"),
 }
 ALIAS = {"math": "math", "gpqa": "science_qa", "lcb": "code"}
 # name -> (domain, set, prompt, limit, temperature, max_tokens)
-CONFIGS = {
+CONFIGS = {  # what RESULTS.md reports; other names are parsed by `parse_config`
     "math-easy-current": ("math", "easy", "current", 8, 0.7, 64),
-    "math-easy-proposed": ("math", "easy", "proposed", 8, 0.7, 64),
-    "math-easy-fewshot": ("math", "easy", "fewshot", 8, 0.7, 32),
-    "math-hard-proposed": ("math", "hard", "proposed", 8, 0.7, 64),
-    "gpqa-easy-current": ("science_qa", "easy", "current", 8, 0.7, 64),
-    "gpqa-easy-proposed": ("science_qa", "easy", "proposed", 8, 0.7, 32),
+    "math-easy-bare": ("math", "easy", "bare", 8, 0.7, 24),
+    "math-easy-proposed": ("math", "easy", "proposed", 8, 0.7, 24),
+    "math-easy-answeris": ("math", "easy", "answeris", 8, 0.7, 24),
+    "math-easy-answeris-all": ("math", "easy", "answeris", 12, 0.7, 24),
+    "math-hard-current": ("math", "hard", "current", 15, 0.7, 64),
+    "math-hard-answeris": ("math", "hard", "answeris", 15, 0.7, 24),
+    "gpqa-easy-current": ("science_qa", "easy", "current", 12, 0.7, 64),
+    "gpqa-easy-proposed": ("science_qa", "easy", "proposed", 12, 0.7, 32),
+    "gpqa-easy-answeris": ("science_qa", "easy", "answeris", 12, 0.7, 32),
+    "gpqa-hard-current": ("science_qa", "hard", "current", 7, 0.7, 64),
     "gpqa-hard-proposed": ("science_qa", "hard", "proposed", 7, 0.7, 32),
-    "lcb-easy-current": ("code", "easy", "current", 4, 0.7, 160),
-    "lcb-easy-proposed": ("code", "easy", "proposed", 4, 0.7, 160),
+    **{f"gpqa-easy-{w}-m16": ("science_qa", "easy", w, 8, 0.7, 16) for w in ("sys", "oneline", "fewshot", "start", "oneline2", "copy")},
+    "lcb-easy-current": ("code", "easy", "current", 4, 0.7, 96),
+    "lcb-easy-proposed": ("code", "easy", "proposed", 4, 0.7, 96),
+    "lcb-stdin-proposed": ("code", "stdin", "proposed", 4, 0.7, 160),
+    "lcb-stdin-oneshot": ("code", "stdin", "oneshot", 4, 0.7, 96),
+    "lcb-stdin-oneshot-cold": ("code", "stdin", "oneshot", 4, 0.2, 96),
+    "lcb-hard-current": ("code", "hard", "current", 5, 0.7, 128),
 }
 
 def parse_config(name: str) -> tuple:
@@ -97,11 +113,27 @@ def templates_for(domain: str, prompt: str) -> dict | None:
     if prompt == "current": return None
     return {f"{domain}/solve": PROMPTS[domain][prompt]}
 
+_IS = re.compile(r"(?i:answer|option)\s+is\s*:?\s*\(?([A-D])(?![A-Za-z0-9])")  # the letter itself upper case: not "is a"
+_LEAD = re.compile(r"^\s*\(?([A-D])\)", re.M)
+
+def lenient_choice(text: str) -> str | None:
+    "A proposed fallback for `parse_choice`: `Answer: X`, else the last `answer/option is X`, else one stated `X) ...` line."
+    strict = parse_choice(text)
+    if strict: return strict
+    found = _IS.findall(text or "")
+    if found: return found[-1]
+    leads = set(_LEAD.findall(text or ""))
+    return leads.pop() if len(leads) == 1 else None  # several option lines: the options were echoed, not answered
+
+def _sentence(text: str) -> bool:
+    "Whether a math response was accepted from a whole last-line sentence (math_verify may then match a stray `$2+2$`)."
+    ex = extract_answer_with_rule(text)
+    return ex.rule == "last_line" and len(re.findall(r"[A-Za-z]{3,}", re.sub(r"\$[^$]*\$", " ", ex.answer or ""))) >= 3
+
 async def measure(llm, name: str, n: int, show: bool = False) -> dict:
     "Run one configuration; per-problem correct counts, pass@1, pass@n, maj@n (voting), tokens and wall time."
     dom, sset, prompt, limit, temp, mt = parse_config(name)
     problems = SETS[dom, sset]()[:limit]
-    calls0 = llm.cache.hits if getattr(llm.cache, "hits", None) is not None else None
     t0 = time.perf_counter()
     runs = [await run_problem(llm, p, n=n, turns=0, reflection="none", aggregation="voting", temperature=temp,
                               max_tokens=mt, templates=templates_for(dom, prompt)) for p in problems]
@@ -123,24 +155,6 @@ async def measure(llm, name: str, n: int, show: bool = False) -> dict:
     return dict(config=name, domain=dom, set=sset, prompt=prompt, limit=len(problems), n=n, temperature=temp,
                 max_tokens=mt, correct=per, pass1=p1, passn=pn, maj=maj, answered=rules.get("True", 0) / max(1, sum(rules.values())),
                 suspect=suspect, lenient_pass1=lp and lp(1), lenient_passn=lp and lp(n), tokens=toks, wall_s=round(wall, 1), cached=wall < 0.05 * len(problems) * n)
-
-_IS = re.compile(r"(?:answer|option)\s+is\s*:?\s*\(?([A-D])(?![A-Za-z0-9])", re.I)
-_LEAD = re.compile(r"^\s*\(?([A-D])\)")
-
-def lenient_choice(text: str) -> str | None:
-    "A proposed fallback for `parse_choice`: `Answer: X`, else the last `answer/option is X`, else a first line `X) ...`."
-    strict = parse_choice(text)
-    if strict: return strict
-    found = _IS.findall(text or "")
-    if found: return found[-1].upper()
-    first = next((l for l in (text or "").splitlines() if l.strip()), "")
-    m = _LEAD.match(first)
-    return m.group(1).upper() if m else None
-
-def _sentence(text: str) -> bool:
-    "Whether a math response was accepted from a whole last-line sentence (math_verify may then match a stray `$2+2$`)."
-    ex = extract_answer_with_rule(text)
-    return ex.rule == "last_line" and len(re.findall(r"[A-Za-z]{3,}", re.sub(r"\$[^$]*\$", " ", ex.answer or ""))) >= 3
 
 def _lenient(r: dict) -> str:
     return "" if r.get("lenient_pass1") is None else f"{r['lenient_pass1']:.1%} / {r['lenient_passn']:.0%}"
@@ -168,7 +182,6 @@ async def run_notebook_config(spec: str) -> dict:
     "Time one run-notebook configuration end to end with `experiment()`: `bench:prompt:limit:n:turns:reflection:T:max_tokens`."
     import tempfile
     from tts_nb.pipeline import experiment
-    from tts_nb import analysis
     bench, prompt, limit, n, turns, refl, temp, mt = spec.split(":")
     dom, rel = BENCH_FILES[bench]
     tpl = {**(templates_for(dom, prompt) or {}), **(REFLECT.get(dom, {}) if prompt != "current" else {})}
@@ -179,14 +192,9 @@ async def run_notebook_config(spec: str) -> dict:
                               reflection=refl, aggregation="voting", temperature=float(temp), max_tokens=int(mt),
                               run_dir=Path(tmp) / "run", progress=False, cache=False, templates=tpl or None, **extra)
         wall = time.perf_counter() - t0
-        run = analysis.load_run(rd)
-        fa = analysis.final_accuracy(run, n_boot=0)
-        pk = analysis.pass_at_k(run)
-        col = [c for c in pk.columns if c.startswith("pass")][0]
-        curve = {int(k): round(float(v), 3) for k, v in zip(pk["k"], pk[col])}
-        acc_col = [c for c in fa.columns if "acc" in c][0]
-        return dict(spec=spec, wall_s=round(wall, 1), final_accuracy=fa[["method", acc_col]].to_dict("records"),
-                    pass_at_k=curve, calls=run.summary.get("calls"), tokens=run.summary.get("tokens_completion"))
+        summ = json.loads((Path(rd) / "summary.json").read_text())
+        keep = ("final_accuracy", "accuracy_per_turn", "pass_at_k", "maj_at_k", "n_calls", "total_tokens", "n_failed")
+        return dict(spec=spec, wall_s=round(wall, 1), **{k: summ.get(k) for k in keep})
 
 async def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -7,13 +7,16 @@
 from .bundle import Bundle, BundleError, parse_memory_limit, parse_time_limit, read_bundle
 from .compiler import TestlibMissing
 from .judge import OUTPUT_LIMIT_MB, ajudge, ajudge_problem_dir, judge, judge_problem_dir
+from .cgroup import setup as cgroup_setup
+from .judge import STACK_LIMIT_MB, JudgeCancelled
 from .sandbox import SandboxError, cache_dir, isolation_level, sandbox_mode
 from .verdict import STATUSES, Case, JudgeError, Verdict
 
 __version__ = "0.1.0"
 __all__ = ["judge", "judge_problem_dir", "ajudge", "ajudge_problem_dir", "Verdict", "Case", "STATUSES", "read_bundle",
            "Bundle", "BundleError", "parse_time_limit", "parse_memory_limit", "JudgeError", "SandboxError",
-           "TestlibMissing", "OUTPUT_LIMIT_MB", "cache_dir", "isolation_level", "sandbox_mode", "JudgeClient"]
+           "TestlibMissing", "OUTPUT_LIMIT_MB", "STACK_LIMIT_MB", "JudgeCancelled", "cache_dir", "isolation_level",
+           "sandbox_mode", "cgroup_setup", "JudgeClient"]
 
 
 def __getattr__(name):

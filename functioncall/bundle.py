@@ -1,4 +1,4 @@
-"""LiveCodeBench Pro test bundles (DESIGN.md §9): `config.yaml` + `testdata/` + checker/interactor sources."""
+"""LiveCodeBench Pro test bundles (see nbs/architecture.ipynb, "LiveCodeBench Pro test bundles"): `config.yaml` + `testdata/` + checker/interactor sources."""
 from __future__ import annotations
 
 import os
@@ -118,7 +118,7 @@ def _discover(testdata: Path, suf_in, suf_out):
 
 
 def read_bundle(problem_dir) -> Bundle:
-    "Parse a problem directory laid out as in DESIGN.md §9."
+    "Parse a problem directory laid out as in nbs/architecture.ipynb ('LiveCodeBench Pro test bundles')."
     d = Path(problem_dir)
     cfg_path = next((d / n for n in ("config.yaml", "config.yml") if (d / n).is_file()), None)
     if cfg_path is None: raise BundleError(f"{d}: no config.yaml")

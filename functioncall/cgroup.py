@@ -13,6 +13,7 @@ container judges do.
 """
 from __future__ import annotations
 
+import atexit
 import errno
 import itertools
 import os
@@ -137,9 +138,19 @@ def setup() -> CgroupSetup | None:
             got = None
             for f in order:
                 if (got := f()) is not None: break
-            if got is not None: _sweep(got)
+            if got is not None:
+                _sweep(got)
+                atexit.register(_drop_bases, got)
             _setup[want] = got
         return _setup[want]
+
+
+def _drop_bases(cs: CgroupSetup):
+    "At exit: remove the base dirs when no session is left in them (another judge process may still use them)."
+    for base in cs.bases:
+        if base is None: continue
+        try: base.rmdir()
+        except OSError: pass
 
 
 def _pid_alive(pid: int) -> bool:
@@ -222,7 +233,14 @@ class SessionCgroup:
                     self.dirs.append(None); self.fds.append(-1)
                     continue
                 d = base / self.name
-                d.mkdir()
+                for attempt in range(5):       # another judge process may remove an empty base at its exit
+                    try:
+                        d.mkdir()
+                        break
+                    except FileNotFoundError:
+                        if attempt == 4: raise
+                        base.mkdir(parents=True, exist_ok=True)
+                        if cs.version == 2: _enable(base)
                 self.dirs.append(d)
                 if cs.version == 2 and not _enable(d): raise OSError(f"cannot enable controllers in {d}")
                 self.fds.append(os.open(d, os.O_RDONLY | os.O_DIRECTORY))

@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .judge import OUTPUT_LIMIT_MB
 from .verdict import JudgeError, Verdict
 
 __all__ = ["JudgeClient", "JudgeServiceError"]
@@ -81,10 +80,12 @@ class JudgeClient:
 
     @staticmethod
     def _judge_body(code, language, tests, time_limit, memory_limit_mb, checker, stop_on_first_failure,
-                    interactor=None, output_limit_mb=OUTPUT_LIMIT_MB):
-        return dict(code=code, language=language, tests=list(tests), time_limit=time_limit, memory_limit_mb=memory_limit_mb,
-                    checker=_source(checker), interactor=_source(interactor), stop_on_first_failure=stop_on_first_failure,
-                    output_limit_mb=output_limit_mb)
+                    interactor=None, output_limit_mb=None):
+        "The request (output_limit_mb only when given: the server's default is at most OUTPUT_LIMIT_MB)."
+        b = dict(code=code, language=language, tests=list(tests), time_limit=time_limit, memory_limit_mb=memory_limit_mb,
+                 checker=_source(checker), interactor=_source(interactor), stop_on_first_failure=stop_on_first_failure)
+        if output_limit_mb is not None: b["output_limit_mb"] = output_limit_mb
+        return b
 
     @staticmethod
     def _problem_body(code, language, problem_dir, stop_on_first_failure=True, cases=None):

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,7 +120,7 @@ def _run_gxx(source: bytes, include_dirs, slot: int) -> tuple[Path | None, str, 
             r = s.run(dict(arg=argv, exe=shutil.which("g++") or "/usr/bin/g++", env=["PATH=/usr/bin:/bin", "TMPDIR=.", "LC_ALL=C"],
                            stdout=f"{L.io}/log", stderr=f"{L.io}/log", uid=-1 if uid is None else uid,
                            gid=-1 if uid is None else uid, cpu_ms=ms, wall_ms=ms, mem_mb=COMPILE_MEM_MB, stack_mb=64,
-                           fsize_mb=BINARY_MB, nproc=128, nofile=512, work_mb=1024), timeout=COMPILE_WALL_S + 30)
+                           fsize_mb=BINARY_MB, nproc=128, nofile=512), timeout=COMPILE_WALL_S + 30)
         with open(work / "io" / "log", "rb") as f: raw = f.read(LOG_CHARS * 4 + 1)
         log = clean(raw.decode("utf-8", "replace"))
         if len(log) > LOG_CHARS or len(raw) > LOG_CHARS * 4: log = log[:LOG_CHARS] + "\n… (compiler output cut)"
@@ -175,9 +174,9 @@ def compile_cpp(source: str | bytes, include_dirs=(), extra_key: bytes = b"") ->
 _evict_lock = threading.Lock()
 
 
-def _evict(cache: Path, keep: Path | None = None, cap_mb: int | None = None):
+def _evict(cache: Path, keep: Path | None = None, cap_mb: float | None = None):
     "Remove the least recently used binaries and logs until the cache holds at most `cap_mb` (CACHE_MB)."
-    cap = (CACHE_MB if cap_mb is None else cap_mb) << 20
+    cap = int((CACHE_MB if cap_mb is None else cap_mb) * (1 << 20))
     with _evict_lock:
         files = []
         for sub in ("bin", "ce"):

@@ -11,16 +11,16 @@
  *   arg=S (repeated, argv; argv[0] is also the file executed unless exe= is given), exe=PATH, env=K=V (repeated),
  *   stdin=PATH stdout=PATH stderr=PATH (opened by fcbox before dropping privileges; empty = /dev/null),
  *   fdN=PATH (N in 3..9, opened read-only as fd N), wfdN=PATH (created for writing, owned by uid),
- *   uid=N gid=N (only applied when fcbox is root), cpu_ms wall_ms mem_mb stack_mb fsize_mb nproc nofile work_mb.
+ *   uid=N gid=N (only applied when fcbox is root), cpu_ms wall_ms mem_mb stack_mb fsize_mb nproc nofile.
  *   mem_mb is the cgroup memory limit when the session has cgroups, else the address-space limit.
  * Global keys: pipe=1 (a.stdout -> b.stdin, b.stdout -> a.stdin).
  * Answer: "a.exit=C a.sig=S a.cpu_ms=T a.wall_ms=W a.rss_kb=R a.mem_kb=M a.oom=K a.memhit=H a.cg=0|1 a.walltle=0|1
  *          a.cputle=0|1 a.errno=E [b.…]\n" or "error msg=...\n".
  *
  * Session options: --box DIR, --level NAME, --pidns, --cgroup1 MEM,PIDS,CPUACCT,FREEZER (directory fds of this
- * session's cgroups, -1 for a missing one), --cgroup2 FD, --work-tmpfs (a fresh tmpfs per run; needs a private
- * mount namespace), --hidepid (remount /proc so that programs see only their own processes), --unshare and the
- * mount options of the fallback (--mask, --bind, --ro-bind, --dir, --tmpfs, --dev).
+ * session's cgroups, -1 for a missing one), --cgroup2 FD, --hidepid (remount /proc so that programs see only their
+ * own processes; remove the terminals from /dev), --unshare and the mount options of the fallback (--mask, --bind,
+ * --ro-bind, --dir, --tmpfs, --dev).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -64,28 +64,30 @@ typedef struct {
   int dir[CG_N];     /* run cgroup dir per hierarchy (v2: only [0]); -1 if absent */
   int procs[CG_N];   /* its cgroup.procs, for the child to join */
   int cpu_fd;        /* cpuacct.usage (v1) or cpu.stat (v2) */
+  int f[8];          /* control and counter files, opened when the cgroup is made (before the run needs them) */
   int ok;
 } runcg_t;
+enum { F_LIMIT, F_MEMSW, F_PIDS, F_PEAK, F_FAIL, F_MFAIL, F_EVENTS, F_LIST, F_N };
 
 typedef struct {
   char *argv[MAXARGS + 1]; int argc;
   char *envp[MAXENV + 1]; int envc;
   char *exe, *in, *out, *err;
   char *fd_path[NFD]; int fd_write[NFD];
-  long uid, gid, cpu_ms, wall_ms, mem_mb, stack_mb, fsize_mb, nproc, nofile, work_mb;
+  long uid, gid, cpu_ms, wall_ms, mem_mb, stack_mb, fsize_mb, nproc, nofile;
   int used;
   /* results */
   pid_t pid; int status, reaped, walltle, cputle, exec_errno; clockid_t clk; int has_clk;
   struct rusage ru; double t0, t1, deadline;
   long cg_cpu_ms, cg_peak_kb, cg_oom, cg_memhit;
-  int mounted;
+  int errfd;
   runcg_t cg;
   char workdir[PATH_MAX];
 } proc_t;
 
 static char *box_dir = "/box";
 static const char *level = "none";
-static int in_pidns = 0, work_tmpfs = 0, hidepid = 0;
+static int in_pidns = 0, hidepid = 0;
 static unsigned long run_counter = 0, cg_counter = 0;
 static int cg_mode = 0;                    /* 0 none, 1 cgroup v1, 2 cgroup v2 */
 static int cg_base[CG_N] = {-1, -1, -1, -1};
@@ -380,15 +382,10 @@ static long long kv_get(const char *text, const char *key) {
   return -1;
 }
 
-static long long cg_num(int dfd, const char *file) {
-  char b[64];
-  if (cg_read(dfd, file, b, sizeof b) <= 0) return -1;
-  return atoll(b);
-}
-
 static void cg_init(runcg_t *c) {
   memset(c, 0, sizeof *c); c->cpu_fd = -1;
   for (int i = 0; i < CG_N; i++) c->dir[i] = c->procs[i] = -1;
+  for (int i = 0; i < F_N; i++) c->f[i] = -1;
 }
 
 static void cg_close_fds(runcg_t *c) {
@@ -399,6 +396,7 @@ static void cg_close_fds(runcg_t *c) {
   }
   if (c->cpu_fd >= 0) close(c->cpu_fd);
   c->cpu_fd = -1;
+  for (int i = 0; i < F_N; i++) { if (c->f[i] >= 0) close(c->f[i]); c->f[i] = -1; }
 }
 
 /* A fresh, empty cgroup (one per hierarchy) for one run. */
@@ -417,8 +415,32 @@ static int cg_create(runcg_t *c) {
   c->cpu_fd = cg_mode == 1 ? openat(c->dir[CG_CPU], "cpuacct.usage", O_RDONLY | O_CLOEXEC)
                            : openat(c->dir[0], "cpu.stat", O_RDONLY | O_CLOEXEC);
   if (c->cpu_fd < 0) return -1;
+  static const char *v1[F_N] = {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max",
+                                "memory.max_usage_in_bytes", "memory.failcnt", "memory.memsw.failcnt",
+                                "memory.oom_control", "cgroup.procs"};
+  static const char *v2[F_N] = {"memory.max", "memory.swap.max", "pids.max", "memory.peak", NULL, NULL,
+                                "memory.events", "cgroup.procs"};
+  for (int i = 0; i < F_N; i++) {
+    const char *name = cg_mode == 1 ? v1[i] : v2[i];
+    if (!name) continue;
+    int d = cg_mode == 2 ? c->dir[0] : i == F_PIDS ? c->dir[CG_PIDS] : i == F_LIST ? (c->dir[CG_FRZ] >= 0 ? c->dir[CG_FRZ] : c->dir[CG_MEM]) : c->dir[CG_MEM];
+    if (d >= 0) c->f[i] = openat(d, name, (i <= F_PIDS ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+  }
   c->ok = 1;
   return 0;
+}
+
+static int fd_write(int fd, const char *v) {
+  if (fd < 0) { errno = ENOENT; return -1; }
+  return pwrite(fd, v, strlen(v), 0) < 0 ? -1 : 0;
+}
+
+static ssize_t fd_read(int fd, char *buf, size_t cap) {
+  if (fd < 0) return -1;
+  ssize_t n = 0, r;
+  while (n < (ssize_t)cap - 1 && (r = pread(fd, buf + n, cap - 1 - n, n)) > 0) n += r;
+  buf[n < 0 ? 0 : n] = 0;
+  return n;
 }
 
 static int cg_limits(runcg_t *c, long mem_mb, long pids) {
@@ -426,18 +448,16 @@ static int cg_limits(runcg_t *c, long mem_mb, long pids) {
   if (!c->ok) return 0;
   if (mem_mb > 0) snprintf(v, sizeof v, "%lld", (long long)mem_mb << 20); else snprintf(v, sizeof v, cg_mode == 1 ? "-1" : "max");
   if (cg_mode == 1) {
-    if (cg_write(c->dir[CG_MEM], "memory.limit_in_bytes", v) < 0) return -1;
-    if (cg_write(c->dir[CG_MEM], "memory.memsw.limit_in_bytes", v) < 0 && errno != ENOENT) return -1;
-    cg_write(c->dir[CG_MEM], "memory.swappiness", "0");
+    if (fd_write(c->f[F_LIMIT], v) < 0) return -1;
+    if (fd_write(c->f[F_MEMSW], v) < 0 && errno != ENOENT) return -1;          /* no swap either */
     snprintf(v, sizeof v, "%ld", pids);
-    if (c->dir[CG_PIDS] >= 0 && cg_write(c->dir[CG_PIDS], "pids.max", v) < 0) return -1;
+    if (c->dir[CG_PIDS] >= 0 && fd_write(c->f[F_PIDS], v) < 0) return -1;
   } else {
-    int d = c->dir[0];
-    if (cg_write(d, "memory.max", v) < 0 && errno != ENOENT) return -1;
-    if (cg_write(d, "memory.swap.max", "0") < 0 && errno != ENOENT) return -1;
-    cg_write(d, "memory.oom.group", "1");
+    if (fd_write(c->f[F_LIMIT], v) < 0 && errno != ENOENT) return -1;
+    if (fd_write(c->f[F_MEMSW], "0") < 0 && errno != ENOENT) return -1;
+    cg_write(c->dir[0], "memory.oom.group", "1");
     snprintf(v, sizeof v, "%ld", pids);
-    if (cg_write(d, "pids.max", v) < 0 && errno != ENOENT) return -1;
+    if (fd_write(c->f[F_PIDS], v) < 0 && errno != ENOENT) return -1;
   }
   return 0;
 }
@@ -458,7 +478,7 @@ static long long cg_cpu_ns(runcg_t *c) {
 static int cg_pids(runcg_t *c, pid_t *out, int cap) {
   static char b[MAXPIDS * 12];
   int d = cg_mode == 1 ? (c->dir[CG_FRZ] >= 0 ? c->dir[CG_FRZ] : c->dir[CG_MEM]) : c->dir[0];
-  if (cg_read(d, "cgroup.procs", b, sizeof b) < 0) return -1;
+  if ((c->f[F_LIST] >= 0 ? fd_read(c->f[F_LIST], b, sizeof b) : cg_read(d, "cgroup.procs", b, sizeof b)) < 0) return -1;
   int n = 0;
   for (char *s = b; *s && n < cap;) {
     long v = strtol(s, &s, 10);
@@ -507,17 +527,16 @@ static void cg_stats(runcg_t *c, proc_t *p) {
   if (!c->ok) return;
   long long ns = cg_cpu_ns(c);
   if (ns >= 0) p->cg_cpu_ms = ns / 1000000;
+  char n[64];
+  long long peak = fd_read(c->f[F_PEAK], n, sizeof n) > 0 ? atoll(n) : -1;
+  if (peak >= 0) p->cg_peak_kb = peak >> 10;
   if (cg_mode == 1) {
-    long long peak = cg_num(c->dir[CG_MEM], "memory.max_usage_in_bytes");
-    if (peak >= 0) p->cg_peak_kb = peak >> 10;
-    long long fail = cg_num(c->dir[CG_MEM], "memory.failcnt");
-    long long mfail = cg_num(c->dir[CG_MEM], "memory.memsw.failcnt");
+    long long fail = fd_read(c->f[F_FAIL], n, sizeof n) > 0 ? atoll(n) : -1;
+    long long mfail = fd_read(c->f[F_MFAIL], n, sizeof n) > 0 ? atoll(n) : -1;
     p->cg_memhit = (fail > 0 || mfail > 0) ? 1 : 0;
-    if (cg_read(c->dir[CG_MEM], "memory.oom_control", b, sizeof b) > 0) p->cg_oom = kv_get(b, "oom_kill");
+    if (fd_read(c->f[F_EVENTS], b, sizeof b) > 0) p->cg_oom = kv_get(b, "oom_kill");
   } else {
-    long long peak = cg_num(c->dir[0], "memory.peak");
-    if (peak >= 0) p->cg_peak_kb = peak >> 10;
-    if (cg_read(c->dir[0], "memory.events", b, sizeof b) > 0) {
+    if (fd_read(c->f[F_EVENTS], b, sizeof b) > 0) {
       long long mx = kv_get(b, "max"), oomk = kv_get(b, "oom_kill");
       p->cg_memhit = mx > 0 ? 1 : 0;
       p->cg_oom = oomk;
@@ -589,7 +608,6 @@ static int set_proc_key(proc_t *p, const char *k, char *v) {
     else if (!strcmp(k, "fsize_mb")) p->fsize_mb = n;
     else if (!strcmp(k, "nproc")) p->nproc = n;
     else if (!strcmp(k, "nofile")) p->nofile = n;
-    else if (!strcmp(k, "work_mb")) p->work_mb = n;
     else return -1;
   }
   return 0;
@@ -598,7 +616,7 @@ static int set_proc_key(proc_t *p, const char *k, char *v) {
 static void proc_init(proc_t *p) {
   memset(p, 0, sizeof *p);
   p->uid = p->gid = -1; p->cpu_ms = 1000; p->wall_ms = 2000; p->mem_mb = 256; p->stack_mb = 64;
-  p->fsize_mb = 64; p->nproc = 128; p->nofile = 256; p->work_mb = 256; p->pid = -1;
+  p->fsize_mb = 64; p->nproc = 128; p->nofile = 256; p->pid = -1; p->errfd = -1;
   cg_init(&p->cg);
 }
 
@@ -623,7 +641,7 @@ static int open_at_root(const char *path, int flags, long uid, long gid) {
 /* In the child: join the run's cgroup, wire fds, apply limits, drop privileges, filter syscalls, exec. */
 static void child_exec(proc_t *p, int fd_in, int fd_out, int fd_err, int *extra, int exe_fd, int errpipe) {
   sigset_t none; sigemptyset(&none);
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  signal(SIGPIPE, SIG_DFL);            /* fcbox installs no handler: the other dispositions are the defaults */
   sigprocmask(SIG_SETMASK, &none, NULL);
   setsid();
   for (int i = 0; i < CG_N; i++)
@@ -681,6 +699,14 @@ fail: {
   }
 }
 
+typedef struct { proc_t *p; int in, out, err; int *extra; int exe, errpipe; } spawn_args;
+static char child_stack[256 * 1024] __attribute__((aligned(64)));
+static int spawn_child(void *arg) {
+  spawn_args *a = arg;
+  child_exec(a->p, a->in, a->out, a->err, a->extra, a->exe, a->errpipe);
+  return 127;
+}
+
 static int spawn(proc_t *p, int pipe_in, int pipe_out) {
   int fd_in = pipe_in >= 0 ? pipe_in : open_at_root(p->in, O_RDONLY, -1, -1);
   int fd_out = pipe_out >= 0 ? pipe_out : open_at_root(p->out, O_WRONLY | O_CREAT | O_TRUNC, p->uid, p->gid);
@@ -697,17 +723,13 @@ static int spawn(proc_t *p, int pipe_in, int pipe_out) {
     p->exec_errno = errno ? errno : EIO; p->reaped = 1; p->status = 127 << 8;
   } else {
     p->t0 = now(); p->deadline = p->t0 + p->wall_ms / 1000.0;
-    p->pid = fork();
-    if (p->pid == 0) { close(ep[0]); child_exec(p, fd_in, fd_out, fd_err, extra, exe_fd, ep[1]); }
+    /* vfork-like: the child borrows our memory until it execs (no page-table copy), we wait for that moment */
+    spawn_args sa = {p, fd_in, fd_out, fd_err, extra, exe_fd, ep[1]};
+    p->pid = clone(spawn_child, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sa);
     close(ep[1]);
     if (p->pid > 0) p->has_clk = clock_getcpuclockid(p->pid, &p->clk) == 0;
-    if (p->pid < 0) { p->exec_errno = errno; p->reaped = 1; p->status = 127 << 8; }
-    else {
-      int e = 0; ssize_t r;
-      do r = read(ep[0], &e, sizeof e); while (r < 0 && errno == EINTR);
-      if (r == sizeof e) p->exec_errno = e;
-    }
-    close(ep[0]);
+    if (p->pid < 0) { p->exec_errno = errno; p->reaped = 1; p->status = 127 << 8; close(ep[0]); }
+    else p->errfd = ep[0];        /* read once the child is gone: no wake-up at exec time */
   }
   if (fd_in >= 0 && pipe_in < 0) close(fd_in);
   if (fd_out >= 0 && pipe_out < 0) close(fd_out);
@@ -744,8 +766,20 @@ static void wait_all(proc_t **ps, int n) {
       proc_t *p = ps[i];
       if (p->reaped) continue;
       pid_t r = wait4(p->pid, &p->status, WNOHANG, &p->ru);
-      if (r == p->pid) { p->reaped = 1; p->t1 = now(); continue; }
-      if (r < 0 && errno == ECHILD) { p->reaped = 1; p->t1 = now(); if (!p->status) p->status = SIGKILL; continue; }
+      if (r == p->pid) {
+        p->reaped = 1; p->t1 = now();
+        if (p->errfd >= 0) {      /* the exec failed: the child wrote its errno before exiting */
+          int e = 0;
+          if (read(p->errfd, &e, sizeof e) == (ssize_t)sizeof e) p->exec_errno = e;
+          close(p->errfd); p->errfd = -1;
+        }
+        continue;
+      }
+      if (r < 0 && errno == ECHILD) {
+        p->reaped = 1; p->t1 = now(); if (!p->status) p->status = SIGKILL;
+        if (p->errfd >= 0) { close(p->errfd); p->errfd = -1; }
+        continue;
+      }
       pending = 1;
       if (p->walltle || p->cputle) continue;
       double limit = p->cpu_ms / 1000.0, used = cpu_used(p);
@@ -806,21 +840,12 @@ static void rm_tree(const char *path) {
 
 static void make_workdir(proc_t *p, const char *suffix) {
   snprintf(p->workdir, sizeof p->workdir, "%s/r%lu%s", box_dir, run_counter, suffix);
-  if (mkdir(p->workdir, 0700) < 0 && errno != EEXIST) die("mkdir %s", p->workdir);
-  long uid = geteuid() == 0 && p->uid >= 0 ? p->uid : (long)geteuid(), gid = geteuid() == 0 && p->gid >= 0 ? p->gid : (long)getegid();
-  if (work_tmpfs) {
-    char opts[128];
-    snprintf(opts, sizeof opts, "size=%ldm,nr_inodes=%ld,mode=0700,uid=%ld,gid=%ld", p->work_mb > 0 ? p->work_mb : 1,
-             p->work_mb > 0 ? p->work_mb * 64 + 64 : 64, uid, gid);
-    if (mount("tmpfs", p->workdir, "tmpfs", MS_NOSUID | MS_NODEV, opts) == 0) { p->mounted = 1; return; }
-  }
+  rm_tree(p->workdir);                 /* a name already there (it cannot be): start empty anyway */
+  if (mkdir(p->workdir, 0700) < 0) die("mkdir %s", p->workdir);
   if (geteuid() == 0 && p->uid >= 0) if (chown(p->workdir, (uid_t)p->uid, (gid_t)p->gid) < 0) die("chown");
 }
 
-static void drop_workdir(proc_t *p) {
-  if (p->mounted) { umount2(p->workdir, MNT_DETACH); rmdir(p->workdir); }
-  else rm_tree(p->workdir);
-}
+static void drop_workdir(proc_t *p) { rm_tree(p->workdir); }
 
 static void report(FILE *f, const char *pre, proc_t *p) {
   int st = p->status;
@@ -890,8 +915,7 @@ static void session(void) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (cg_mode && cg_create(&spare) == 0) have_spare = 1;
   else if (cg_mode) die("cannot create a cgroup");
-  printf("ready level=%s euid=%d cgroup=%s work=%s\n", level, (int)geteuid(), cg_mode == 1 ? "v1" : cg_mode == 2 ? "v2" : "none",
-         work_tmpfs ? "tmpfs" : "dir");
+  printf("ready level=%s euid=%d cgroup=%s\n", level, (int)geteuid(), cg_mode == 1 ? "v1" : cg_mode == 2 ? "v2" : "none");
   fflush(stdout);
   for (;;) {
     proc_t a, b; proc_init(&a); proc_init(&b);
@@ -1023,7 +1047,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(o, "--level") && more >= 1) level = argv[++i];
     else if (!strcmp(o, "--pidns")) in_pidns = 1;
     else if (!strcmp(o, "--unshare")) do_unshare = 1;
-    else if (!strcmp(o, "--work-tmpfs")) work_tmpfs = 1;
     else if (!strcmp(o, "--hidepid")) hidepid = 1;
     else if (!strcmp(o, "--dev")) fresh_dev = 1;
     else if (!strcmp(o, "--cgroup1") && more >= 1) {
@@ -1063,6 +1086,9 @@ int main(int argc, char **argv) {
     /* /proc of this pid namespace: programs (other uids) see only their own processes, not pid 1's command line */
     if (mount(NULL, "/proc", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0 &&
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0) die("remount /proc with hidepid");
+    /* no terminals: a pty master (/dev/ptmx, /dev/pts) blocks a reader forever, e.g. `#include </dev/ptmx>` */
+    umount2("/dev/pts", MNT_DETACH);
+    unlink("/dev/ptmx"); unlink("/dev/tty"); unlink("/dev/console");
   }
   if (geteuid() == 0) chmod(box_dir, 0711);     /* the runs' dirs cannot be listed */
   session();

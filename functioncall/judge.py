@@ -523,7 +523,7 @@ def _aux_binary(x, testlib_dir, what) -> Path | None:
 def judge_problem_dir(code: str, language: str, problem_dir, stop_on_first_failure: bool = True, cases=None, *,
                       testlib_dir=None, output_limit_mb: int = OUTPUT_LIMIT_MB, stack_limit_mb: int | None = None,
                       _cancel=None) -> Verdict:
-    """Judge `code` on a problem directory in the LiveCodeBench Pro bundle layout (DESIGN.md §9).
+    """Judge `code` on a problem directory in the LiveCodeBench Pro bundle layout (see nbs/architecture.ipynb, "LiveCodeBench Pro test bundles").
     `cases`: 1-based test numbers to run (e.g. the samples), default all; each at most once."""
     _check_stack(stack_limit_mb)
     b = read_bundle(problem_dir)

@@ -284,7 +284,7 @@ def _bwrap_argv(binds, helper: Path, cg: list[str]) -> list[str]:
     mount("--ro-bind", helper, "/fc/fcbox")
     root = os.geteuid() == 0
     a += ["--chdir", "/", "/fc/fcbox", "--box", "/box", "--pidns", "--level", "bwrap" if root else "bwrap-userns", *cg]
-    if root: a += ["--work-tmpfs", "--hidepid"]
+    if root: a += ["--hidepid"]
     return a
 
 
@@ -308,7 +308,7 @@ def _masks() -> list[str]:
 def _fallback_argv(binds, helper: Path, cg: list[str]) -> list[str]:
     "fcbox building its own namespaces (root): tmpfs masks over user dirs, binds, a new /proc and /dev."
     L = FALLBACK_LAYOUT
-    a = [str(helper), "--unshare", "--box", L.box, "--dev", "--work-tmpfs", *cg]
+    a = [str(helper), "--unshare", "--box", L.box, "--dev", *cg]
     for m in _masks(): a += ["--mask", m]
     a += ["--tmpfs", L.box, str(BOX_BYTES), "--dir", L.judge, "700"]
     py = python_prefix()

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import socket
+import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -201,6 +202,7 @@ def main(argv=None):
     if not a.token and not _loopback(a.host):
         ap.error(f"binding {a.host} (not loopback) needs a token: --token or FUNCTIONCALL_TOKEN")
     lim = Limits(a.max_time_limit, a.max_memory_mb, a.max_output_mb, a.max_tests, a.max_body_mb, a.max_queue or None)
+    sys.setswitchinterval(0.001)             # judging threads hand the GIL back to the event loop sooner
     web.run_app(make_app(a.problems_root, a.token, lim), host=a.host, port=a.port, handler_cancellation=True,
                 print=lambda *x: print(*x, flush=True))
 

@@ -1,17 +1,15 @@
-"""Leave no embedded model server behind: stop the shared llama.cpp server at the end of the run if this run started it.
+"""Leave no embedded model server behind: at the end of the run, stop the shared llama.cpp server if this run started it.
 
-A server that was already running when the run began belongs to someone else (another worker, a notebook) and is
-left alone; it stops itself after TTS_LOCAL_IDLE_S idle seconds (default 300), as does one started by nbdev_test.
+The run labels the servers it (or any process it spawns) starts with TTS_LOCAL_OWNER; a server that someone else
+started (another worker, a notebook, nbdev_test) is left alone and stops itself after TTS_LOCAL_IDLE_S idle seconds
+(default 300).
 """
+import os, time
 from tts_nb import llm as L
 
-def _server_pid():
-    st = L._read_state()
-    return st["pid"] if st and L._is_our_server(st["pid"]) else None
-
 def pytest_sessionstart(session):
-    session.config._tts_local_server_before = _server_pid()
+    os.environ["TTS_LOCAL_OWNER"] = f"pytest-{os.getpid()}-{time.time():.0f}"
 
 def pytest_sessionfinish(session, exitstatus):
-    pid = _server_pid()
-    if pid is not None and pid != getattr(session.config, "_tts_local_server_before", None): L.stop_local_server()
+    st = L._read_state()
+    if st and st.get("owner") == os.environ.get("TTS_LOCAL_OWNER"): L.stop_local_server()

@@ -4,7 +4,7 @@ Headless Chromium is Debian's `chromium` package driven by Playwright from PyPI 
 tests with `pytest -m browser`, skip them with `-m "not browser"`. With `TTS_SCREENSHOTS=1` (or a directory) the
 tests save screenshots, by default under `bench/screenshots/`.
 """
-import importlib.util, os, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
+import importlib.util, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbclient, nbformat, pytest
@@ -78,16 +78,18 @@ def lab(tmp_path):
     root = tmp_path/"lab"; root.mkdir()
     shutil.copy(ROOT/"nbs"/"compare.ipynb", root)
     runs = _runs(root/"runs")
+    news = tmp_path/"settings"/"@jupyterlab"/"apputils-extension"/"notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True); news.write_text('{"fetchNews": "false"}')  # no "get Jupyter news?" toast
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "TTS_RUNS": str(runs), "JUPYTER_RUNTIME_DIR": str(tmp_path/"runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path/"settings"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path/"workspaces")}
     log = open(tmp_path/"jupyterlab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-                             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={root}", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
-                             "jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
-                             *(["--allow-root"] if os.geteuid() == 0 else [])], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           # nothing from the network: no news, no update check, no extension manager queries
+           "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly", *(["--allow-root"] if os.geteuid() == 0 else [])]
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -112,15 +114,17 @@ def test_compare_in_jupyterlab(browser, lab):
     page = browser.new_page(viewport=dict(width=1400, height=1000))
     page.set_default_timeout(90_000)
     page.goto(f"{url}/lab/tree/compare.ipynb?token={token}")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for()
+    page.get_by_text(re.compile(r"Python 3.*\| Idle")).first.wait_for()          # notebook loaded, kernel up
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     # done when the last cell's table (final accuracy, with labels) is there: two tables name the pairwise run
-    page.locator(".jp-RenderedHTMLCommon table", has_text="aggregation=pairwise").nth(1).wait_for()
+    error = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']", has_text="Traceback")
+    page.locator(".jp-RenderedHTMLCommon table", has_text="aggregation=pairwise").nth(1).or_(error.first).wait_for(state="attached")
+    assert error.count() == 0, error.first.text_content()
     plot = page.locator(".jp-OutputArea-output .js-plotly-plot").first
     plot.locator(".main-svg").first.wait_for()
     page.wait_for_function("document.querySelector('.js-plotly-plot .gtitle')?.textContent.startsWith('Accuracy against')")
-    before = dict(title=_title(page), traces=plot.locator(".scatterlayer .trace").count(), ytitle=plot.locator(".ytitle").first.text_content())
+    before = dict(title=_title(page), traces=plot.locator(".scatterlayer .trace").count())
     assert before["traces"] > 0 and before["title"] == "Accuracy against tokens per problem", before
     cell = page.locator(".jp-Cell", has=page.locator(".widget-dropdown select"))
     if shots := _shots(): cell.scroll_into_view_if_needed(); cell.screenshot(path=str(shots/"compare_before.png"))

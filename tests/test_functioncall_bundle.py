@@ -99,3 +99,19 @@ def test_prefixes_and_default_checker_name(tmp_path):
     b = read_bundle(d)
     assert [(i.name, a.name) for i, a in b.tests] == [("t1.txt", "t1.out"), ("t2.txt", "t2.out")]
     assert b.checker.name == "chk.cc" and b.case_limits == [(1.0, 1024)] * 2
+
+
+@pytest.mark.parametrize("config,setup,msg", [
+    ("checker: ../outside.cc\n", None, "relative path inside"),
+    ("checker: /etc/passwd\n", None, "relative path inside"),
+    ("type: interactive\ninteractor: sub/../../outside.cc\n", None, "relative path inside"),
+    ("", "chk.cc", "outside the problem directory"),                                 # a symlink leaving the bundle
+    ("checker: link.cc\n", "link.cc", "outside the problem directory"),
+    ("subtasks:\n  - cases: [{input: ../../outside.cc, output: 1.ans}]\n", None, "inside testdata"),
+    ("subtasks:\n  - cases: [{input: /etc/passwd, output: 1.ans}]\n", None, "inside testdata"),
+])
+def test_bundle_paths_stay_inside_the_bundle(tmp_path, config, setup, msg):
+    (tmp_path / "outside.cc").write_text("int main() {}\n")
+    d = _bundle(tmp_path, config, ("testdata/1.in", "testdata/1.ans"))
+    if setup: (d / setup).symlink_to(tmp_path / "outside.cc")
+    with pytest.raises(BundleError, match=msg): read_bundle(d)

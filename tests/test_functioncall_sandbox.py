@@ -50,11 +50,15 @@ def assert_no_strays(marker=None):
     assert not left, left
 
 
-def judge_safe(code, lang="python", **kw):
+CGROUPS = ROOT and fc.cgroup_setup() is not None
+
+
+def judge_safe(code, lang="python", tests=SAFE, **kw):
     kw.setdefault("time_limit", 2.0)
-    v = fc.judge(code, lang, SAFE, **kw)
-    assert v.isolation == {"bwrap": "bwrap" if ROOT else "bwrap-userns",
-                           "namespaces": "namespaces" if ROOT else "rlimits"}[os.environ["FUNCTIONCALL_SANDBOX"]]
+    v = fc.judge(code, lang, tests, **kw)
+    assert v.isolation.split("+")[0] == {"bwrap": "bwrap" if ROOT else "bwrap-userns",
+                                         "namespaces": "namespaces"}[os.environ["FUNCTIONCALL_SANDBOX"]]
+    assert ("+cgroup" in v.isolation) == CGROUPS, v.isolation
     return v
 
 
@@ -249,7 +253,9 @@ print("SAFE")
 
 def test_fallback_is_selected_by_the_environment(monkeypatch):
     monkeypatch.setenv("FUNCTIONCALL_SANDBOX", "namespaces")
-    assert fc.sandbox_mode() == fc.isolation_level() == ("namespaces" if ROOT else "rlimits")
+    if ROOT: assert fc.sandbox_mode() == fc.isolation_level().split("+")[0] == "namespaces"
+    else:
+        with pytest.raises(fc.SandboxError, match="needs root"): fc.sandbox_mode()
     monkeypatch.setenv("FUNCTIONCALL_SANDBOX", "none")
     assert fc.sandbox_mode() == "rlimits"
     monkeypatch.setenv("FUNCTIONCALL_SANDBOX", "bogus")
@@ -260,10 +266,11 @@ def test_rlimits_level_still_judges(monkeypatch):
     "The weakest level (no namespaces, explicitly requested) keeps limits, verdicts and an empty environment."
     monkeypatch.setenv("FUNCTIONCALL_SANDBOX", "rlimits")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-do-not-leak")
-    v = fc.judge("import os\nprint('SAFE' if 'OPENAI_API_KEY' not in os.environ else 'LEAK')", "python", SAFE)
-    assert (v.status, v.isolation) == ("AC", "rlimits"), v
+    v = fc.judge("import os\nprint('SAFE' if 'OPENAI_API_KEY' not in os.environ and os.getuid() and os.geteuid() "
+                 "else 'LEAK')", "python", SAFE)
+    assert (v.status, v.isolation.split("+")[0]) == ("AC", "rlimits"), v         # never uid 0, even here
     assert fc.judge("while True: pass", "python", SAFE, time_limit=0.3).status == "TLE"
     assert fc.judge("a = [0] * 10**9", "python", SAFE, memory_limit_mb=64).status == "MLE"
     v = fc.judge_problem_dir("print(-1)", "python", Path(__file__).resolve().parent.parent / "data" / "samples" /
                              "lcb_pro" / "sample-proper-divisor", cases=[2])
-    assert (v.status, v.isolation) == ("AC", "rlimits")
+    assert (v.status, v.isolation.split("+")[0]) == ("AC", "rlimits")

@@ -1,5 +1,5 @@
 """The embedded server stops itself after TTS_LOCAL_IDLE_S idle seconds, the next call brings it back, and a pytest
-run that started the server stops it when it ends (tests/conftest.py)."""
+run that started the server stops it when it ends, leaving alone one it did not start (tests/conftest.py)."""
 import json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -47,18 +47,28 @@ def test_uses_local_model():
     assert LLM("local", cache=False).chat_sync([{"role": "user", "content": "Hi"}], max_tokens=2)[0].tokens_completion > 0
 """
 
-def test_pytest_run_stops_the_server_it_started(tmp_path):
-    "A pytest run with tests/conftest.py that starts the server stops it at the end (idle stop disabled here)."
+def test_pytest_run_stops_the_server_it_started_and_only_that_one(tmp_path, monkeypatch):
+    "tests/conftest.py: a pytest run stops at its end the server it started, and leaves one it found running."
     (tmp_path/"test_x.py").write_text(RUN)
-    env = {**os.environ, "TTS_LOCAL_DIR": str(tmp_path/"local"), "TTS_LOCAL_IDLE_S": "0",
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
-    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider", str(tmp_path/"test_x.py")],
-                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    log = (tmp_path/"local"/"server.log").read_text()
-    assert "Uvicorn running" in log or "Application startup complete" in log          # it did start a server
-    assert not (tmp_path/"local"/"server.json").exists()
-    assert not [q for q in Path("/proc").glob("[0-9]*") if _is_server_in(q, tmp_path)]
+    monkeypatch.setenv("TTS_LOCAL_DIR", str(tmp_path/"local"))
+    monkeypatch.setenv("TTS_LOCAL_IDLE_S", "0")                         # no idle stop: only the hook can stop it
+    monkeypatch.delenv("TTS_LOCAL_OWNER", raising=False)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    pytest_run = lambda: subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest", "-p", "no:cacheprovider",
+                                         str(tmp_path/"test_x.py")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    try:
+        L.ensure_local_server()                                          # someone else's server, running before the run
+        mine = json.loads((tmp_path/"local"/"server.json").read_text())["pid"]
+        p = pytest_run()
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert L._pid_alive(mine) and json.loads((tmp_path/"local"/"server.json").read_text())["pid"] == mine
+        assert L.stop_local_server()
+        p = pytest_run()                                                 # no server: the run starts one, and stops it
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert (tmp_path/"local"/"server.log").read_text().count("Uvicorn running") == 2
+        assert not (tmp_path/"local"/"server.json").exists()
+        assert not [q for q in Path("/proc").glob("[0-9]*") if _is_server_in(q, tmp_path)]
+    finally: L.stop_local_server()
 
 def _is_server_in(proc_dir, tmp_path) -> bool:
     "Is this /proc entry a llama.cpp server whose log is under tmp_path (ours)?"

@@ -52,7 +52,7 @@ def test_busy_server_is_reused_not_replaced(own_server_dir):
     llm = L.LLM("local", cache=False)
     pid = json.loads((own_server_dir/"server.json").read_text())["pid"]
     long = threading.Thread(target=lambda: llm.chat_sync([{"role": "user", "content": "Write a long story about a cat."}],
-                                                         max_tokens=300, temperature=0.9))
+                                                         max_tokens=150, temperature=0.9))   # ~4 s here; ~90 s on an overloaded machine (< wait_s)
     long.start()
     out = subprocess.run([sys.executable, "-c", "from tts_nb.llm import ensure_local_server; print(ensure_local_server())"],
                          capture_output=True, text=True, env=os.environ.copy(), timeout=300)

@@ -24,8 +24,14 @@ asyncio.run(run_experiment(problems, llm, run_dir, n=3, turns=2, reflection="no_
 def start(url, run_dir, cache):
     return subprocess.Popen([sys.executable, "-c", SCRIPT, url, str(run_dir), str(cache)], stderr=subprocess.PIPE, text=True)
 
+def _timeless(x):
+    "A row without its timings (seconds spent grading or executing differ between two identical runs)."
+    if isinstance(x, dict): return {k: _timeless(v) for k, v in x.items() if k != "seconds"}
+    if isinstance(x, list): return [_timeless(v) for v in x]
+    return x
+
 def row_set(run_dir):
-    return {json.dumps(json.loads(l), sort_keys=True) for l in (Path(run_dir)/"solutions.jsonl").read_text().splitlines()}
+    return {json.dumps(_timeless(json.loads(l)), sort_keys=True) for l in (Path(run_dir)/"solutions.jsonl").read_text().splitlines()}
 
 def finished(run_dir):
     p = Path(run_dir)/"solutions.jsonl"

@@ -113,7 +113,7 @@ async def generate_one(calls: Calls, sols: list, rng, *,
     "The model writes one new solution from all candidates."
     order, body, meta = shown_candidates(sols, rng, max_candidate_chars)
     c = await calls.ask("generate_one", "aggregate", candidates=body, n=len(sols))
-    if c.text.strip(): return c.text, {**meta, **finish_meta(c)}
+    if c.text.strip(): return c.text, {**meta, **finish_meta(c, calls.context.get("confidence_window"))}
     return sols[order[0]], fallback(meta, "generate_one: empty response; took the first candidate shown")
 
 # %% ../nbs/05_aggregation.ipynb #05agx036
@@ -147,8 +147,14 @@ async def present_pair(calls: Calls, sols, a: int, b: int, per: int, meta: dict)
                                  "; counted as a tie", output=c.text[-200:])
     return w
 
-async def play_match(calls: Calls, sols, a: int, b: int, per: int, meta: dict) -> float:
-    "Both presentation orders of a vs b; a's result: 1 win, 0.5 tie, 0 loss."
+async def play_match(calls: Calls, sols, a: int, b: int, per: int, meta: dict,
+                     orders: int = 2,       # presentations: 2 (both orders) or 1
+                     a_first: bool = True,  # with orders=1: whether `a` is shown first
+                    ) -> float:
+    "a vs b in both presentation orders (or one); a's result: 1 win, 0.5 tie, 0 loss."
+    if orders == 1:
+        w = await present_pair(calls, sols, *((a, b) if a_first else (b, a)), per, meta)
+        return 0.5 if w == "tie" else float((w == "first") == a_first)
     w1, w2 = await asyncio.gather(present_pair(calls, sols, a, b, per, meta), present_pair(calls, sols, b, a, per, meta))
     va, vb = (w1 == "first") + (w2 == "second"), (w1 == "second") + (w2 == "first")
     return 1.0 if va > vb else 0.0 if vb > va else 0.5
@@ -162,13 +168,17 @@ def league_pairs(n: int, k: int = None, rng=None) -> list[tuple[int, int]]:
 
 @aggregator("pairwise", temperature=0.0)
 async def pairwise(calls: Calls, sols: list, rng, *,
+                   orders: int = 2,                                # presentations per pair: 2 both orders; 1 one (the study)
                    k_opponents: int = None,                        # opponents per candidate (None: all)
                    max_candidate_chars: int = MAX_CANDIDATE_CHARS, # prompt budget for both candidates
                   ) -> tuple:
-    "Round-robin league (or a partial one with `k_opponents`) of two-order comparisons."
-    meta = dict(comparisons=[], k_opponents=k_opponents)
+    "Round-robin league (or a partial one with `k_opponents`) of comparisons in both orders (or one)."
+    if orders not in (1, 2): raise ValueError(f"orders must be 1 or 2, got {orders!r}")
+    meta = dict(comparisons=[], k_opponents=k_opponents, orders=orders)
     pairs = league_pairs(len(sols), k_opponents, rng)
-    results = await asyncio.gather(*[play_match(calls, sols, a, b, max_candidate_chars // 2, meta) for a, b in pairs])
+    firsts = [rng.random() < 0.5 if orders == 1 else True for _ in pairs]
+    results = await asyncio.gather(*[play_match(calls, sols, a, b, max_candidate_chars // 2, meta, orders, f)
+                                     for (a, b), f in zip(pairs, firsts)])
     points = [0.0] * len(sols)
     for (a, b), r in zip(pairs, results): points[a] += r; points[b] += 1 - r
     return sols[argmax_random(points, rng)], {**meta, "points": points}

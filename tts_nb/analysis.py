@@ -13,14 +13,15 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from .bank import Run, load_run, load_runs, find_runs, is_missing
+from .bank import Run, load_run, load_runs, find_runs, is_missing, RESUMABLE_KEYS
 
 # %% auto #0
-__all__ = ['TRANSITIONS', 'as_runs', 'listify', 'per_run', 'with_problem_attrs', 'runs_table', 'bootstrap_ci', 'final_rows',
-           'failed_problems', 'accuracy_per_turn', 'final_accuracy', 'no_answer', 'no_answer_rate',
-           'unbiased_pass_at_k', 'pass_at_k_curve', 'maj_at_k_curve', 'pass_at_k', 'maj_at_k', 'aggregator_at_k',
-           'selection_gap', 'reflection_pairs', 'transitions', 'answer_changes', 'problem_costs', 'compute_table',
-           'pareto_frontier', 'scaling_curves']
+__all__ = ['TRANSITIONS', 'TIME_SHARES', 'SEED_KEYS', 'as_runs', 'listify', 'per_run', 'with_problem_attrs', 'runs_table',
+           'bootstrap_ci', 'final_rows', 'failed_problems', 'accuracy_per_turn', 'final_accuracy', 'no_answer',
+           'no_answer_rate', 'unbiased_pass_at_k', 'pass_at_k_curve', 'maj_at_k_curve', 'pass_at_k', 'maj_at_k',
+           'aggregator_at_k', 'selection_gap', 'reflection_pairs', 'transitions', 'answer_changes', 'problem_costs',
+           'compute_table', 'pareto_frontier', 'scaling_curves', 'time_shares', 'latency_by_role', 'time_summary',
+           'seed_groups', 'seed_spread', 'pass_at_k_all_turns']
 
 # %% ../nbs/07_analysis.ipynb #9e927086
 def as_runs(runs) -> list[Run]:
@@ -281,7 +282,10 @@ def _population(run, turn) -> pd.DataFrame:
 
 def _pass_long(run, turn) -> pd.DataFrame:
     "pass@k per problem, turn and k."
-    nc = _population(run, turn).groupby(["turn", "problem_id"]).correct.agg(n="size", c="sum").reset_index()
+    return _pass_from_counts(_population(run, turn).groupby(["turn", "problem_id"]).correct.agg(n="size", c="sum").reset_index())
+
+def _pass_from_counts(nc) -> pd.DataFrame:
+    "pass@k for k = 1..n per row of `nc` (turn, problem_id, n samples, c correct)."
     parts = [pd.DataFrame(dict(turn=np.repeat(g.turn.values, n), problem_id=np.repeat(g.problem_id.values, n),
                                k=np.tile(np.arange(1, n + 1), len(g)), pass_at_k=pass_at_k_curve(n, g.c).ravel()))
              for n, g in nc.groupby("n")]
@@ -471,4 +475,102 @@ def scaling_curves(runs, turn=0, key:Callable=None, seed:int=0) -> pd.DataFrame:
         parts = [d.drop(columns=["run"], errors="ignore") for d in (p, m, a) if len(d)]
         cols = ["turn", "k", "metric", "source", "accuracy", "n_problems"]
         return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+    return per_run(runs, one)
+
+# %% ../nbs/07_analysis.ipynb #07tm002
+TIME_SHARES = ("generation", "judging", "grading", "code execution")
+
+def _meta_seconds(meta, key: str, skip_judged: bool = False) -> float:
+    "Seconds recorded under meta[key]['seconds'] (0 when absent; grades that called the judge skipped on request)."
+    m = meta.get(key) if isinstance(meta, dict) else None
+    if not isinstance(m, dict) or (skip_judged and (m.get("detail") or {}).get("judge_called")): return 0.0
+    s = m.get("seconds")
+    return float(s) if isinstance(s, (int, float)) else 0.0
+
+def _time_seconds(run) -> dict:
+    "Seconds per share of one run."
+    c, meta = run.calls, run.solutions.meta
+    judge = c.role == "judge" if len(c) else pd.Series([], dtype=bool)
+    return {"generation": float(c.latency_s[~judge].sum()) if len(c) else 0.0,
+            "judging": float(c.latency_s[judge].sum()) if len(c) else 0.0,
+            "grading": float(sum(_meta_seconds(m, "grade", skip_judged=True) for m in meta)),
+            "code execution": float(sum(_meta_seconds(m, "execution") for m in meta))}
+
+def time_shares(runs) -> pd.DataFrame:
+    "Seconds and share of generation, judging, grading and code execution, per run."
+    def one(run):
+        s = _time_seconds(run); total = sum(s.values())
+        return pd.DataFrame(dict(part=list(s), seconds=list(s.values()), share=[v / total if total else np.nan for v in s.values()]))
+    return per_run(runs, one)
+
+# %% ../nbs/07_analysis.ipynb #07tm005
+def latency_by_role(runs) -> pd.DataFrame:
+    "LLM calls per role: count, cached count, total seconds, and mean and 90th-percentile latency of uncached calls."
+    def one(run):
+        c = run.calls
+        if not len(c): return pd.DataFrame()
+        c = c.assign(cached=c.cached.fillna(False).astype(bool))
+        live = lambda g: g.latency_s[~g.cached]
+        rows = [dict(role=r, n_calls=len(g), n_cached=int(g.cached.sum()), seconds=float(g.latency_s.sum()),
+                     mean_s=float(live(g).mean()) if len(live(g)) else np.nan,
+                     p90_s=float(live(g).quantile(0.9)) if len(live(g)) else np.nan) for r, g in c.groupby("role")]
+        return pd.DataFrame(rows)
+    return per_run(runs, one)
+
+def time_summary(run) -> dict:
+    "Seconds and shares of a run's time, and mean uncached latency per role (for summary.json)."
+    s = _time_seconds(as_runs(run)[0]); total = sum(s.values())
+    lat = latency_by_role(run)
+    r = lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
+    return dict(seconds={k: r(v) for k, v in s.items()}, shares={k: r(v / total) if total else None for k, v in s.items()},
+                latency_by_role={x.role: dict(n_calls=int(x.n_calls), mean_s=r(x.mean_s)) for x in lat.itertuples()})
+
+# %% ../nbs/07_analysis.ipynb #07tm008
+SEED_KEYS = ("seed", "sampling_seed")
+
+def _same(a, b) -> bool: return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+def seed_groups(runs, seed_keys=SEED_KEYS) -> pd.DataFrame:
+    "Per run: its seeds and `setting`, a label of the config values that vary among the runs, seeds and bookkeeping aside."
+    rs = as_runs(runs)
+    ignore = set(RESUMABLE_KEYS) | {"run_name", "grader_version", *seed_keys}
+    cfgs = [{k: v for k, v in r.config.items() if k not in ignore} for r in rs]
+    keys = sorted({k for c in cfgs for k in c})
+    varying = [k for k in keys if any(not _same(c.get(k), cfgs[0].get(k)) for c in cfgs)]
+    label = lambda c: ", ".join(f"{k}={c.get(k)}" for k in varying) or "all runs"
+    return pd.DataFrame([dict(run=r.name, setting=label(c), **{k: r.config.get(k) for k in seed_keys}) for r, c in zip(rs, cfgs)])
+
+def _key_columns(table, value) -> list:
+    "The columns that say what a row measures: text and integer columns other than counts."
+    return [c for c in table.columns if c not in ("run", value) and not c.startswith("n_")
+            and (table[c].dtype == object or pd.api.types.is_integer_dtype(table[c]))]
+
+def seed_spread(runs,                    # runs (see `load_runs`)
+                metric: Callable = None, # runs -> a table with a `run` column (default: `final_accuracy`)
+                value: str = "accuracy", # the column to summarise
+                by=None,                 # the columns that identify a row (default: text and integer columns)
+                seed_keys=SEED_KEYS,     # config keys that make a repeat
+               ) -> pd.DataFrame:
+    "Mean ± std of `value` over runs that differ only in their seeds, with the runs' mean bootstrap CI over problems."
+    rs = as_runs(runs)
+    table = (metric or final_accuracy)(rs)
+    keys = ["setting", *(listify(by) if by is not None else _key_columns(table, value))]
+    t = table.merge(seed_groups(rs, seed_keys)[["run", "setting"]], on="run")
+    agg = dict(mean=(value, "mean"), std=(value, "std"), n_runs=("run", "nunique"))
+    if {"ci_low", "ci_high"} <= set(t): agg.update(ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"))
+    out = t.groupby(keys, dropna=False).agg(**agg).reset_index()
+    return out.assign(mean_std=[f"{m:.3f} ± {s:.3f}" if s == s else f"{m:.3f}" for m, s in zip(out["mean"], out["std"])])
+
+# %% ../nbs/07_analysis.ipynb #07tm012
+def pass_at_k_all_turns(runs,     # runs (see `load_runs`)
+                        ks=None,  # k values to keep (default: all k <= chains)
+                        by=None,  # meta field(s) to break down by
+                       ) -> pd.DataFrame:
+    "Unbiased pass@k over chains, a chain passing when a solution of any of its turns is right."
+    def one(run):
+        p = _population(run, None)
+        if not len(p): return pd.DataFrame()
+        ever = p.groupby(["problem_id", "chain"]).correct.max().reset_index()
+        nc = ever.groupby("problem_id").correct.agg(n="size", c="sum").reset_index().assign(turn=int(p.turn.max()))
+        return _curve_table(_pass_from_counts(nc), "pass_at_k", listify(by), ks, run)
     return per_run(runs, one)

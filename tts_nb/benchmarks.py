@@ -11,6 +11,7 @@ import tts_nb
 import inspect
 from typing import Callable
 from .prompts import DOMAINS, LETTERS
+from functioncall import read_bundle, parse_time_limit, parse_memory_limit  # one parser: the judge's own
 
 # %% auto #0
 __all__ = ['BENCHMARKS', 'IMOBENCH_COLUMNS', 'IMOBENCH_FILES', 'IMOBENCH_URL', 'IMOBENCH_SHA256', 'IMOBENCH_FIXES',
@@ -185,7 +186,8 @@ def download_imobench(version: str = "v2",  # "v2" (current) or "v1" (deprecated
     return out
 
 # %% ../nbs/02_benchmarks.ipynb #1b55cf5e
-@benchmark("imobench", domain="math", samples="imobench/answerbench_samples.csv")
+@benchmark("imobench", domain="math", samples="imobench/answerbench_samples.csv",
+           sample_sets={"easy": "imobench/easy/answerbench_easy.csv"})
 def load_imobench(path: str | Path = None,  # CSV file (or a directory holding it); default: TTS_DATA_DIR, then download
                   version: str = "v2",      # "v2" (current) or "v1"
                  ) -> list[Problem]:
@@ -230,7 +232,7 @@ def _gpqa_hub_rows(config: str = "gpqa_diamond") -> list[dict]:
     except ImportError as e: raise ImportError("no GPQA file given and `datasets` is not installed: pip install datasets") from e
     return list(load_dataset("Idavidrein/gpqa", config, split="train", token=os.environ.get("HF_TOKEN")))
 
-@benchmark("gpqa", domain="science_qa", samples="gpqa/gpqa_samples.csv")
+@benchmark("gpqa", domain="science_qa", samples="gpqa/gpqa_samples.csv", sample_sets={"easy": "gpqa/easy/gpqa_easy.csv"})
 def load_gpqa(path: str | Path = None,  # CSV in the official schema; default: TTS_DATA_DIR, then the Hub
               seed: int = 0,            # option-shuffling seed (report it with results)
               repeats: int = 1,         # permutations per question; ids get the suffix `-r<repeat>`
@@ -280,7 +282,8 @@ def parse_sample_tests(statement: str) -> list[dict]:
     return tests
 
 # %% ../nbs/02_benchmarks.ipynb #37f0fe58
-from functioncall import read_bundle, parse_time_limit, parse_memory_limit  # one parser: the judge's own
+#| export
+
 
 # %% ../nbs/02_benchmarks.ipynb #c1ded596
 def bundle_limits(problem_dir: str | Path) -> dict:
@@ -348,7 +351,8 @@ def _lcb_problem(row: dict, bundle: Path | None) -> Problem:
                 sample_tests=[] if limits["type"] == "interactive" else examples, category=row.get("difficulty"))
     return Problem(str(row["problem_id"]), "code", row["problem_statement"], None, meta=meta)
 
-@benchmark("lcb_pro", domain="code", samples=dict(path="lcb_pro/problems.jsonl", tests_dir="lcb_pro"), aliases=("lcb",))
+@benchmark("lcb_pro", domain="code", samples=dict(path="lcb_pro/problems.jsonl", tests_dir="lcb_pro"), aliases=("lcb",),
+           sample_sets={"easy": dict(path="lcb_pro/easy/problems.jsonl", tests_dir="lcb_pro/easy")})
 def load_lcb_pro(path: str | Path = None,  # JSONL/JSON/Parquet in the Hub schema; None: the Hub dataset
                  split: str = None,        # Hub split (release window); None: all splits
                  tests_dir: str | Path = None,  # bundle directories or <id>.zip files, or "hub"

@@ -110,13 +110,24 @@ def _math_run(s: str) -> tuple[str, str] | None:
         pos += gap.end()
     return (", ".join(dict.fromkeys(p for p in parts if p)), s[pos:]) if parts else None
 
+_FILLER = re.compile(r"^(?:actually|simply|just|clearly|indeed|exactly|therefore|thus|then|now|definitely|probably)\b[ \t,:]*", re.I)
+
 def _phrase_value(after: str) -> str | None:
     "The answer right after a phrase: its formulas if the sentence ends there, else the sentence."
     s = re.sub(r"^[ \t*_:：=]*", "", after)
     if not s.split("\n", 1)[0].strip(" *_"): s = s.lstrip(" \t*_\n")  # the answer is on the next line(s)
+    s = _FILLER.sub("", s)                                                 # "the answer is actually $3$"
     run = _math_run(s)
     if run and run[0] and re.match(r"[ \t*_)\]]*(?:[.!;,]|\n|$)", run[1]): return run[0]
     return _clean(s.split("\n", 1)[0]) or None
+
+def _final_after(text: str, pos: int) -> Extraction | None:
+    "A formula stated as the final answer after `pos` (the last box's end): a box for an intermediate step is not the answer."
+    ms = [m for m in _PHRASE.finditer(text, pos) if m.lastgroup == "final_answer"]
+    if not ms: return None
+    s = re.sub(r"^[ \t*_:：=]*", "", text[ms[-1].end():]).lstrip()
+    run = _math_run(s)
+    return Extraction(run[0], "final_answer") if run and run[0] and re.match(r"[ \t*_)\]]*(?:[.!;,]|\n|$)", run[1]) else None
 
 def _phrase_answer(text: str) -> Extraction | None:
     "The answer after the last answer phrase that has one."
@@ -153,16 +164,18 @@ def _tail_answer(text: str) -> Extraction:
     if not answer_words(line): return Extraction(line, "last_line")
     sentence = re.split(r"(?<=[.!?])\s+(?=\S)", lines[-1].strip())[-1]
     formulas = list(_MATH.finditer(sentence))
-    if len(formulas) == 1: return Extraction(_body(formulas[0]), "last_sentence")
+    if len(formulas) == 1 and not re.search(r"\d", _MATH.sub(" ", sentence)):  # one formula and no other number
+        return Extraction(_body(formulas[0]), "last_sentence")
     numbers = _NUMBER_TOKEN.findall(sentence) if not formulas else []
-    return Extraction(numbers[0].strip(), "last_sentence") if len(numbers) == 1 else Extraction(None, None)
+    one = len(numbers) == 1 and len(re.findall(r"\d+(?:[.,/]\d+)*", sentence)) == 1   # `10 ... 1,000.99m²` is two numbers
+    return Extraction(numbers[0].strip(), "last_sentence") if one else Extraction(None, None)
 
 # %% ../nbs/03_judges.ipynb #69f49423
 def extract_answer_with_rule(text: str) -> Extraction:
     "The final answer of a response and the rule that found it."
     text = text or ""
-    boxed = boxed_answer(text)
-    if boxed is not None: return Extraction(boxed, "boxed")
+    found = boxes(text)
+    if found: return _final_after(text, max(b[1] for b in found)) or Extraction(boxed_answer(text), "boxed")
     return _phrase_answer(text) or _tail_answer(text)
 
 def extract_answer(text: str) -> str | None:
@@ -173,8 +186,13 @@ def extract_answer(text: str) -> str | None:
 def extract_choice(text: str,             # a model response
                    letters: str = "ABCD", # the valid option letters, e.g. LETTERS[:len(problem.choices)]
                   ) -> str | None:
-    "The letter of the last `Answer: X` in a response, or None."
-    return parse_choice(text, letters=letters)
+    "The letter of the last `Answer: X`; else of a last `the answer is X` (capital only); else of the one `X) ...` line; or None."
+    found = parse_choice(text, letters=letters)
+    if found: return found
+    said = re.findall(r"(?i:answer|option)\s+is\s*:?\s*\(?([%s])(?![A-Za-z0-9])" % re.escape(letters), text or "")
+    if said: return said[-1]
+    named = set(re.findall(r"^[ \t*_]*\(?([%s])\)" % re.escape(letters), text or "", re.M))  # "C) water" on a line of its own
+    return named.pop() if len(named) == 1 else None                                        # several: the options echoed
 
 def extract_code(text: str,             # a model response
                  language: str = "cpp", # "cpp" | "python"
@@ -206,10 +224,10 @@ def is_text_answer(gold: str) -> bool:
 
 # %% ../nbs/03_judges.ipynb #da5acc91
 _DEGREE = r"\^\s*\\circ"
-_NORMALIZE = [(r"\\[dt]frac", r"\\frac"), (r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}"), (r"\\left\.|\\right\.", ""),
+_NORMALIZE = [(r"(?<=\d)(?:\{,\}|,\\!\s*)(?=\d{3}(?!\d))", ","), (r"(?<=\d)\{,\}(?=\d)", "."), (r"\{,\}", ","),  # thousands / decimal commas
+              (r"\\[dt]frac", r"\\frac"), (r"\\frac\s*(\d)\s*(\d)", r"\\frac{\1}{\2}"), (r"\\left\.|\\right\.", ""),
               (r"\\left(?![A-Za-z])|\\right(?![A-Za-z])", ""), (r"\\displaystyle", ""), (r"\\[,;:! ]|~|\\q?quad(?![A-Za-z])", " "),
               (r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|°|\\degree(?![A-Za-z])", r"^\\circ"),
-              (r"(?<=\d)\{,\}(?=\d{3}(?!\d))", ","), (r"(?<=\d)\{,\}(?=\d)", "."), (r"\{,\}", ","),
               (r"\\\$|\$", ""), (r"\\boxed\s*\{(.*)\}", r"\1")]
 _BARE_DEGREES = re.compile(r"(?:^|(?<=[,(\[=])|(?<=\\\{))(\s*[-+]?\d+(?:\.\d+)?)\s*" + _DEGREE + r"(?=\s*(?:$|[,)\]]|\\\}))")
 
@@ -221,7 +239,7 @@ def clean_answer(s: str) -> str:
     s = re.sub(r"\s+", " ", s).strip().rstrip(".; ")
     return _BARE_DEGREES.sub(r"\1", s).strip()
 
-_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 
 @lru_cache(maxsize=1 << 16)
 def _key(s: str) -> str:
@@ -316,7 +334,9 @@ def number_collection(s: str) -> tuple[str, list[Fraction]] | None:
     "('multiset' | the brackets of a tuple, values) when a cleaned answer is a collection of plain numbers, else None."
     kind, n = shape(s)
     if kind == "single" or _THOUSANDS.fullmatch(s): return None
-    vals = [as_number(v) for v in _values(split_top(_inner(s, kind)))]
+    items = _values(split_top(_inner(s, kind)))
+    if any("=" in v for v in items): return None   # `x=1, y=2` is a solution, not a list of numbers
+    vals = [as_number(v) for v in items]
     if any(v is None for v in vals): return None
     return ("multiset", sorted(vals)) if kind in ("list", "set") else (s[0] + s[-1], vals)
 
@@ -354,19 +374,22 @@ def _canon(x: str) -> str:
     return str(v) if v is not None else _key(x)
 
 def _tuples_tier(g: str, p: str) -> Comparison | None:
-    "Assignments against tuples: equal as sets of tuples, different as sets of values, or None (ambiguous or not this form)."
+    "Assignments against tuples: equal or different as sets of tuples, undecided when the order of the names is ambiguous."
     G, P = solution_tuples(g), solution_tuples(p)
-    if not G or not P or (G[0] is None and P[0] is None): return None
+    bare = (not P and G and G[0] and len(G[1]) == 1 and shape(p)[0] == "list") or (not G and P and P[0] and len(P[1]) == 1 and shape(g)[0] == "list")
+    if bare: G, P = G or (None, [tuple(split_top(g))]), P or (None, [tuple(split_top(p))])   # `x=1, y=2` against `1, 2`
+    if not G or not P or (G[0] is None and P[0] is None): return None   # not this form, or plain tuples: other tiers
     names = G[0] or P[0]
     if G[0] and P[0] and G[0] != P[0]:
-        if sorted(G[0]) != sorted(P[0]): return None
+        if sorted(G[0]) != sorted(P[0]): return Comparison(None, "tuples")
         P = (G[0], [tuple(t[P[0].index(x)] for x in G[0]) for t in P[1]])
-    elif list(names) != sorted(names): return None   # tuple order unknown
+    elif list(names) != sorted(names): return Comparison(None, "tuples")   # which order do the tuples use?
     gt, pt = (sorted(tuple(map(_canon, t)) for t in X[1]) for X in (G, P))
     if gt == pt: return Comparison(True, "tuples")
     numeric = all(as_number(x) is not None for X in (G, P) for t in X[1] for x in t)
-    same_values = sorted(sorted(t) for t in gt) == sorted(sorted(t) for t in pt)
-    return Comparison(False, "tuples") if numeric and not same_values else None
+    same_values = sorted(map(sorted, gt)) == sorted(map(sorted, pt))   # a bare list may not follow the names' order
+    if numeric: return Comparison(False if not (bare and same_values) else None, "tuples")
+    return None if G[0] and P[0] else Comparison(None, "tuples")   # symbolic elements: math-verify reads named ones
 
 # %% ../nbs/03_judges.ipynb #ed5f24a0
 _SET_OPS = re.compile(r"\\(?:pm|mp|cup|setminus)(?![A-Za-z])")
@@ -410,7 +433,8 @@ def rule_tiers(gold: str, pred: str) -> Comparison | None:
     if _PATTERN.search(gold): return Comparison(None, "pattern")
     gn, pn = as_number(g), as_number(p)
     if gn is not None and pn is not None: return Comparison(gn == pn, "numeric")
-    if gn is not None and _DECIMAL_COMMA.fullmatch(p) and as_number(p.replace(",", ".")) == gn: return Comparison(None, "decimal_comma")
+    for y, xn in ((p, gn), (g, pn)):   # `0,5`: a decimal comma or the list 0, 5?
+        if xn is not None and _DECIMAL_COMMA.fullmatch(y) and as_number(y.replace(",", ".")) == xn: return Comparison(None, "decimal_comma")
     gc, pc = number_collection(g), number_collection(p)
     if gc and pc and (gc[0] == pc[0] or "multiset" not in (gc[0], pc[0])): return Comparison(gc == pc, "numeric")
     got = _tuples_tier(g, p) or _structure(g, p)
@@ -595,6 +619,7 @@ def _compare(gold: str, pred: str) -> Comparison:
     verdict = _POOL.call(clean_answer(gold), clean_answer(pred))
     if verdict == "timeout": raise MathVerifyTimeout("math-verify's own timeout")
     if verdict == "error": raise MathVerifyError("math-verify raised an error")
+    if verdict is False and "%" in gold + pred: return Comparison(None, "percent")   # `28` for `28\%`: a value or a percent?
     return Comparison(verdict, "math_verify")
 
 def compare_answers(gold: str | None,  # the gold short answer

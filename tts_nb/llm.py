@@ -207,8 +207,8 @@ def _settle(futs:list, err:Exception|None):
     "Settle the futures of one transaction: thread-safe ones directly, each event loop's with one call."
     loops = {}
     for f in futs:
-        if isinstance(f, concurrent.futures.Future): f.set_exception(err) if err else f.set_result(None)
-        else: loops.setdefault(f.get_loop(), []).append(f)
+        if not isinstance(f, concurrent.futures.Future): loops.setdefault(f.get_loop(), []).append(f)
+        elif not f.done(): f.set_exception(err) if err else f.set_result(None)
     for loop, fs in loops.items():
         with contextlib.suppress(RuntimeError): loop.call_soon_threadsafe(_resolve, fs, err)   # a closed loop waits for nothing
 
@@ -290,7 +290,7 @@ class HTTPTransport:
             conn = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             s = self._sessions[loop] = aiohttp.ClientSession(connector=conn, headers=self.headers,
                                                              timeout=aiohttp.ClientTimeout(total=self.timeout))
-            self._closers[loop] = _closer(self._sessions, loop, s)
+            self._closers[loop] = _closer(weakref.ref(self), loop, s)
         return s
 
     async def post(self, url:str, body:dict, index:int=0) -> dict:
@@ -314,12 +314,13 @@ def _raise_for(status, raw, headers):
     raise FatalError(status, msg)
 
 # %% ../nbs/00_llm.ipynb #c028b
-def _closer(sessions:dict, loop, s:aiohttp.ClientSession):
+def _closer(transport:weakref.ref, loop, s:aiohttp.ClientSession):
     "A started async generator whose `finally` closes `s`: its loop runs it at shutdown, or when it is dropped."
-    async def close_at_shutdown():
+    async def close_at_shutdown():                   # holds the transport weakly: no cycle, so no finalizer runs early
         try: yield
         finally:
-            if sessions.get(loop) is s: del sessions[loop]
+            t = transport()
+            if t is not None and t._sessions.get(loop) is s: del t._sessions[loop]; t._closers.pop(loop, None)
             await s.close()
     gen = close_at_shutdown()
     with contextlib.suppress(StopIteration): gen.asend(None).send(None)   # first step: the running loop now tracks it
@@ -673,7 +674,7 @@ def ensure_local_server(n_ctx:int=8192, wait_s:float=180) -> str:
         model, port = find_local_model(), _free_port()
         proc = _spawn_server(model, port, n_ctx)
         _wait_healthy(proc, port, wait_s)
-        _write_state(_watched(dict(pid=proc.pid, port=port, model=str(model), started=time.time())))
+        _write_state(_watched(dict(pid=proc.pid, port=port, model=str(model), started=time.time(), owner=os.environ.get("TTS_LOCAL_OWNER"))))
         return f"http://127.0.0.1:{port}/v1"
 
 # %% ../nbs/00_llm.ipynb #c060

@@ -5,14 +5,17 @@
 # %% ../nbs/03a_operators.ipynb #op002
 from __future__ import annotations
 import inspect, random
+import numpy as np
 from dataclasses import dataclass, field
 from typing import Callable
 from .prompts import get_template, format_problem
 from . import judges
 
 # %% auto #0
-__all__ = ['SAMPLING_PARAMS', 'RUN_OPTIONS', 'PASSED_THROUGH', 'STAGES', 'DEFAULT_TEMPERATURE', 'Solution', 'method_options',
-           'Method', 'Registry', 'split_params', 'Calls', 'fallback', 'finish_meta', 'generate']
+__all__ = ['SAMPLING_PARAMS', 'RUN_OPTIONS', 'PASSED_THROUGH', 'STAGES', 'DEFAULT_TEMPERATURE', 'CONFIDENCES',
+           'CONFIDENCE_WINDOW', 'Solution', 'method_options', 'Method', 'Registry', 'split_params', 'Calls', 'fallback',
+           'finish_meta', 'token_confidences', 'group_confidences', 'confidence_summaries', 'confidence_meta',
+           'generate']
 
 # %% ../nbs/03a_operators.ipynb #op005
 @dataclass
@@ -42,7 +45,7 @@ RUN_OPTIONS = {  # read by the runner and the operators; never sent to an endpoi
     "seed": "seeds the operators' randomness (shuffles, subsets, tie-breaks); not sent",
     "temperature": "temperature of the first generation",
     "temperatures": "temperature overrides keyed by purpose, method or stage ('generate', 'reflect', 'aggregate')",
-    "templates": "prompt overrides {template name: Template | dict(system=..., user=...)}",
+    "templates": "prompt overrides: {template name: Template | dict(system=..., user=...)}, a preset name (prompts.PRESETS) or a list",
     "sampling_seed": "server-side sampling seed (offset by the sample index)",
     "reasoning_effort": "one value, or a dict per stage {'generate': ..., 'reflect': ..., 'aggregate': ...}",
     "grader": "an async grade(text) replacing judges.grade (tests, custom graders)",
@@ -50,6 +53,7 @@ RUN_OPTIONS = {  # read by the runner and the operators; never sent to an endpoi
     "grading": "'rules' | 'rules+llm' | 'llm'",
     "turn": "the turn of the Solution being made (set by patterns)",
     "chain": "the chain of the Solution being made (set by patterns)",
+    "confidence_window": "tokens per DeepConf confidence group and tail (default 2048), when the endpoint returns logprobs",
 }
 PASSED_THROUGH = SAMPLING_PARAMS - set(RUN_OPTIONS)  # sampling parameters sent exactly as given
 STAGES = ("generate", "reflect", "aggregate")
@@ -199,11 +203,53 @@ def fallback(meta: dict, reason: str, **kw) -> dict:
     meta.setdefault("fallbacks", []).append(dict(reason=reason, **kw))
     return meta
 
-def finish_meta(completion) -> dict:
-    "Diagnostics of the completion that produced a text."
-    return {"finish_reason": completion.finish_reason}
+def finish_meta(completion, window: int = None) -> dict:
+    "Diagnostics of the completion that produced a text: why it stopped, and its confidence when it has logprobs."
+    return {"finish_reason": completion.finish_reason, **confidence_meta(completion, window)}
 
 # %% ../nbs/03a_operators.ipynb #op037
+def token_confidences(logprobs: list, # per token: {"token", "logprob", "top_logprobs": [float, ...]} (`Completion.logprobs`)
+                     ) -> np.ndarray:
+    "DeepConf token confidence: minus the mean of each token's top-k log-probabilities (large: a confident step)."
+    tops = [t.get("top_logprobs") or [] for t in logprobs]
+    if not any(len(t) >= 2 for t in tops):
+        raise ValueError("token confidence needs each token's top-k log-probabilities (k >= 2): "
+                         "request logprobs=True, top_logprobs=20 from an endpoint that returns them")
+    return np.array([-float(np.mean(t)) for t in tops if t])
+
+def group_confidences(conf: np.ndarray, # token confidences
+                      window: int,      # tokens per group
+                     ) -> np.ndarray:
+    "Mean token confidence of every sliding window of `window` tokens (one group, the whole response, when it is shorter)."
+    if not isinstance(window, int) or window < 1: raise ValueError(f"window must be a positive number of tokens, got {window!r}")
+    if len(conf) <= window: return np.array([conf.mean()]) if len(conf) else np.array([])
+    c = np.cumsum(np.r_[0.0, conf])
+    return (c[window:] - c[:-window]) / window
+
+# %% ../nbs/03a_operators.ipynb #op041
+CONFIDENCES = ("mean", "lowest_group", "bottom10_group", "tail")
+CONFIDENCE_WINDOW = 2048  # tokens per group and in the tail (DeepConf's setting)
+
+def confidence_summaries(logprobs: list,                 # `Completion.logprobs` of one response
+                         window: int = CONFIDENCE_WINDOW, # tokens per sliding group
+                         tail: int = None,                # tokens in the tail (default: `window`)
+                        ) -> dict:
+    "The DeepConf confidences of one response (large: confident), with the token count, window and k they used."
+    conf = token_confidences(logprobs)
+    groups, tail = group_confidences(conf, window), tail or window
+    bottom = np.sort(groups)[:max(1, len(groups) // 10)]
+    r = lambda x: round(float(x), 6)
+    return dict(mean=r(conf.mean()), lowest_group=r(groups.min()), bottom10_group=r(bottom.mean()), tail=r(conf[-tail:].mean()),
+                tokens=len(conf), window=window, tail_tokens=tail, top_k=max(len(t.get("top_logprobs") or []) for t in logprobs))
+
+def confidence_meta(completion,        # a `Completion`
+                    window: int = None, # tokens per group (None: CONFIDENCE_WINDOW)
+                   ) -> dict:
+    "`{'confidence': summaries}` for a completion that carries logprobs, else {}: what a Solution's meta keeps of them."
+    lp = getattr(completion, "logprobs", None)
+    return {"confidence": confidence_summaries(lp, window or CONFIDENCE_WINDOW)} if lp else {}
+
+# %% ../nbs/03a_operators.ipynb #op045
 async def generate(llm, problem,
                    n: int,              # samples
                    first_chain: int = 0, # chain (and sample index) of the first sample
@@ -214,5 +260,5 @@ async def generate(llm, problem,
     out = []
     for i, c in enumerate(cs):
         one = Calls(llm, problem, context); one.tally("generate", c)
-        out.append(one.solution(c.text, chain=first_chain + i, meta=finish_meta(c)))
+        out.append(one.solution(c.text, chain=first_chain + i, meta=finish_meta(c, context.get("confidence_window"))))
     return out

@@ -4,16 +4,18 @@
 
 # %% ../nbs/05a_patterns.ipynb #05apx002
 from __future__ import annotations
-import asyncio, hashlib, json, random
+import asyncio, dataclasses, hashlib, json, random, time
 from dataclasses import dataclass, field
 from . import judges
+from .prompts import resolve_templates
 from .operators import Solution, Registry, split_params, generate
 from .reflection import REFLECTIONS, reflect
 from .aggregation import AGGREGATIONS, aggregate
 
 # %% auto #0
-__all__ = ['PATTERNS', 'Steps', 'pattern', 'reflect_chain', 'reflect_then_aggregate', 'aggregate_each_turn', 'check_run',
-           'memo_grader', 'grade_all', 'stored_vote_key', 'ProblemRun', 'run_problem']
+__all__ = ['PATTERNS', 'Steps', 'pattern', 'reflect_chain', 'reflect_then_aggregate', 'aggregate_each_turn',
+           'aggregate_then_refine', 'as_population', 'generate_n_from_n', 'check_run', 'memo_grader', 'grade_all',
+           'stored_vote_key', 'ProblemRun', 'run_problem']
 
 # %% ../nbs/05a_patterns.ipynb #05apx006
 @dataclass
@@ -81,6 +83,51 @@ async def aggregate_each_turn(steps: Steps) -> list[Solution]:
         out += [best, *pop]
     return out + [await steps.aggregate(pop, turn=steps.turns)]
 
+# %% ../nbs/05a_patterns.ipynb #05apx010b
+def _replace_winner(pop: list, best: Solution, refined: Solution) -> list:
+    "The population with the aggregate's selected candidate replaced by `refined` (appended when the winner was written)."
+    sel = best.meta.get("selected")
+    return [refined if s.id == sel else s for s in pop] if sel in {s.id for s in pop} else [*pop, refined]
+
+@pattern("aggregate_then_refine")
+async def aggregate_then_refine(steps: Steps, *,
+                                rounds: int = None,        # aggregate-then-refine rounds (None: the run's turns)
+                                refinements: int = 1,      # sequential refinements of each round's winner
+                                final: str = "aggregate",  # "aggregate": a last aggregation | "refined": the last refinement
+                               ) -> list[Solution]:
+    "Aggregate, refine the winner `refinements` times, put it back; `rounds` times; then the final answer."
+    if final not in ("aggregate", "refined"): raise ValueError(f"final must be 'aggregate' or 'refined', got {final!r}")
+    if refinements < 1: raise ValueError(f"refinements must be >= 1, got {refinements!r}")
+    rounds = steps.turns if rounds is None else rounds
+    pop = await steps.generate()
+    out, t, x = list(pop), 0, None
+    for _ in range(rounds):
+        chain = [await steps.aggregate(pop, turn=t)]
+        for _ in range(refinements): t += 1; chain.append(await steps.reflect(chain[-1], chain=0, turn=t))
+        out, x = out + chain, chain[-1]
+        pop = _replace_winner(pop, chain[0], x)
+    if final == "refined" and x is not None: return out + [await steps.aggregate([x], turn=t, aggregation="none")]
+    return out + [await steps.aggregate(pop, turn=t)]
+
+# %% ../nbs/05a_patterns.ipynb #05apx010c
+def as_population(s: Solution) -> Solution:
+    "A written aggregate as a member of the next population: role `generate`, same turn, chain, parents and cost."
+    return dataclasses.replace(s, role="generate", id="")
+
+@pattern("generate_n_from_n", reflects=False)
+async def generate_n_from_n(steps: Steps, *,
+                            writer: str = "generate_one",  # the aggregation that writes each new solution
+                           ) -> list[Solution]:
+    "Each turn, n new solutions each written from the whole population; the run's aggregation at the end."
+    AGGREGATIONS[writer]  # an unknown writer fails before any call
+    pop = await steps.generate()
+    out = list(pop)
+    for t in range(1, steps.turns + 1):
+        made = await asyncio.gather(*[steps.aggregate(pop, turn=t, chain=c, aggregation=writer) for c in range(steps.n)])
+        pop = [as_population(s) for s in made]
+        out += pop
+    return out + [await steps.aggregate(pop, turn=steps.turns)]
+
 # %% ../nbs/05a_patterns.ipynb #05apx012
 def check_run(n: int, turns: int, pattern: str, reflection: str, aggregation: str) -> list:
     "The run's methods [pattern, reflection (if any), aggregation]; ValueError for an impossible combination."
@@ -94,19 +141,35 @@ def check_run(n: int, turns: int, pattern: str, reflection: str, aggregation: st
 
 # %% ../nbs/05a_patterns.ipynb #05apx016
 def memo_grader(problem, llm_judge=None, grading: str = None):
-    "An async `grade(text)` for `problem` that grades each distinct text once (`judges.grade`)."
+    "An async `grade(text)` for `problem` that grades each distinct text once (`judges.grade`); `.seconds[text]` its time."
     judge = llm_judge.tagged(problem_id=problem.id) if hasattr(llm_judge, "tagged") else llm_judge
     how = {"grading": grading} if grading else {}
-    tasks = {}
+    tasks, seconds = {}, {}
+    async def timed(text):
+        t0 = time.perf_counter()
+        try: return await judges.grade(problem, text, llm_judge=judge, **how)
+        finally: seconds[text] = round(time.perf_counter() - t0, 6)
     def grade(text: str):
-        if text not in tasks: tasks[text] = asyncio.ensure_future(judges.grade(problem, text, llm_judge=judge, **how))
+        if text not in tasks: tasks[text] = asyncio.ensure_future(timed(text))
         return tasks[text]
+    grade.seconds = seconds
     return grade
 
+async def _timed_grades(solutions: list, grader) -> tuple[list, list]:
+    "Grades of `solutions`, and the seconds each distinct text took, on its first Solution (0 on repeats)."
+    t0 = time.perf_counter()
+    grades = await asyncio.gather(*[grader(s.text) for s in solutions])
+    took = getattr(grader, "seconds", None)
+    first = {}
+    for i, s in enumerate(solutions): first.setdefault(s.text, i)
+    whole = round(time.perf_counter() - t0, 6) / max(1, len(first))  # a grader that does not time itself: an even share
+    return grades, [(took.get(s.text, 0.0) if took is not None else whole) if first[s.text] == i else 0.0 for i, s in enumerate(solutions)]
+
 async def grade_all(problem, solutions: list, grader):
-    "Set answer, correct and meta['grade'] (method, detail) of every Solution."
-    for s, g in zip(solutions, await asyncio.gather(*[grader(s.text) for s in solutions])):
-        s.answer, s.correct, s.meta["grade"] = g.answer, g.correct, dict(method=g.method, detail=g.detail)
+    "Set answer, correct and meta['grade'] (method, detail, seconds) of every Solution."
+    grades, secs = await _timed_grades(solutions, grader)
+    for s, g, t in zip(solutions, grades, secs):
+        s.answer, s.correct, s.meta["grade"] = g.answer, g.correct, dict(method=g.method, detail=g.detail, seconds=t)
 
 # %% ../nbs/05a_patterns.ipynb #05apx020
 def _plain(x, ids: set, pid: str):
@@ -152,6 +215,10 @@ async def run_problem(llm,                 # tts_nb.llm.LLM (or ScriptedLLM)
     methods = check_run(n, turns, pattern, reflection, aggregation)
     options, context = split_params(params, methods, "run_problem")
     for k in ("turn", "chain"): context.pop(k, None)
+    for m in methods:   # what a method needs of the run: log-probabilities (confidence), a valid configuration
+        if m.attrs.get("logprobs"): context = {"logprobs": True, "top_logprobs": m.attrs.get("top_logprobs", 20), **context}
+        if m.attrs.get("check"): m.attrs["check"](n, turns, reflection, aggregation, **options[m.name])
+    resolve_templates(context.get("templates"))  # an unknown preset fails here, before any call
     context["grader"] = context.get("grader") or memo_grader(problem, context.get("llm_judge"), context.get("grading"))
     steps = Steps(llm.tagged(problem_id=problem.id), problem, n, turns, reflection, aggregation, context, options)
     sols = await methods[0].fn(steps, **options[pattern])

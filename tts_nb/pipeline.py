@@ -12,14 +12,17 @@ from . import analysis, judges
 from .benchmarks import get_benchmark, load_benchmark
 from .bank import (SampleBank, RESUMABLE_KEYS, failed_row, load_run, read_jsonl, write_jsonl, append_jsonl,
                          public_config, run_lock)
-from .operators import split_params
+from .operators import split_params, RUN_OPTIONS, SAMPLING_PARAMS
+from .prompts import resolve_templates
 from .patterns import PATTERNS, pattern, run_problem, check_run, memo_grader, stored_vote_key, ProblemRun
 from .offline import offline_aggregation
 from .grids import run_grid
+from .llm import LogprobsUnavailable
+from . import scaling   # registers rsa, confidence_voting and adaptive_consistency
 
 # %% auto #0
-__all__ = ['GRADINGS', 'headline', 'write_summary', 'Progress', 'problems_in_flight', 'run_experiment', 'run_name',
-           'judge_client', 'experiment', 'regrade']
+__all__ = ['GRADINGS', 'headline', 'write_summary', 'Progress', 'problems_in_flight', 'check_methods', 'check_logprobs',
+           'run_experiment', 'run_name', 'judge_client', 'experiment', 'regrade']
 
 # %% ../nbs/06_pipeline.ipynb #06pi005
 def _curve(df, col) -> dict: return {int(k): round(float(v), 6) for k, v in zip(df.k, df[col])}
@@ -49,7 +52,8 @@ def headline(run) -> dict:
                 accuracy_per_turn={int(t): round(float(a), 6) for t, a in zip(pop.turn, pop.accuracy)} if len(pop) else {},
                 pass_at_k=_curve(p0, "pass_at_k") if p0 is not None and len(p0) else {},
                 maj_at_k=_curve(m0, "maj_at_k") if m0 is not None and len(m0) else {},
-                no_answer_rate=analysis.no_answer_rate(run),
+                no_answer_rate=analysis.no_answer_rate(run), time=analysis.time_summary(run),
+                pass_at_k_all_turns=_curve(analysis.pass_at_k_all_turns(run), "pass_at_k") if len(pop) else {},
                 total_tokens=int(calls.tokens.sum()) if len(calls) else 0, solver_tokens=_tokens_by(calls, False),
                 judge_tokens=_tokens_by(calls, True), n_calls=len(calls),
                 n_judge_calls=int((calls.role == "judge").sum()) if len(calls) else 0)
@@ -124,11 +128,26 @@ def problems_in_flight(llm, n: int) -> int:
     slots = sum(e.max_concurrency for e in llm.endpoints)
     return max(16, -(-2 * slots // max(1, n)))
 
+def check_methods(n, turns, pattern, reflection, aggregation, params: dict, where: str) -> dict:
+    "Every keyword and every method's own configuration check, before anything runs; the methods' options."
+    methods = check_run(n, turns, pattern, reflection, aggregation)
+    options, _ = split_params(params, methods, where)
+    for m in methods:
+        if m.attrs.get("check"): m.attrs["check"](n, turns, reflection, aggregation, **options[m.name])
+    return options
+
+async def check_logprobs(llm, methods: list, params: dict):
+    "When a method needs log-probabilities, ask the endpoint once, at the start: a clear error, not a run of failed rows."
+    need = [m for m in methods if m.attrs.get("logprobs")]
+    if need or params.get("logprobs"):
+        await scaling.require_logprobs(llm, max([m.attrs.get("top_logprobs", 20) for m in need] + [params.get("top_logprobs") or 0]))
+
 async def _run_one(llm, problem, bank, progress, buffers, sem, args, params):
     async with sem:
         try:
             pr = await run_problem(llm, problem, *args, **params)  # tags calls with problem_id
             rows, final, failed = pr.rows(), pr.final.correct, False
+        except LogprobsUnavailable: raise                         # the run's setup is wrong, not this problem
         except Exception as e:
             rows, final, failed = [failed_row(problem, e)], None, True
         bank.append(problem.id, rows, buffers.pop(problem.id, []))
@@ -150,12 +169,13 @@ async def run_experiment(problems: list,          # Problems to run (already lim
                          llm_judge=None,          # an LLM used as autograder (role "judge")
                          **params) -> dict:       # run options, sampling parameters, method options
     "Run `run_problem` over `problems`, writing (or resuming) the sample bank in `run_dir`; returns the summary."
-    options, _ = split_params(params, check_run(n, turns, pattern, reflection, aggregation), "run_experiment")
+    options = check_methods(n, turns, pattern, reflection, aggregation, params, "run_experiment")
     judge = dict(llm_judge=llm_judge) if llm_judge is not None else {}
     cfg = dict(config or {}, model=llm.model, base_url=[e.url for e in llm.endpoints], n=n, turns=turns, pattern=pattern,
                reflection=reflection, aggregation=aggregation, seed=seed, limit=len(problems),
                grader_version=judges.GRADER_VERSION, **params)
     max_in_flight = max_in_flight or problems_in_flight(llm, n)
+    await check_logprobs(llm, check_run(n, turns, pattern, reflection, aggregation), params)
     bank = SampleBank(run_dir, cfg)
     todo = [p for p in problems if p.id not in bank.finished]
     prog, buffers = Progress(len(problems), len(problems) - len(todo), Path(run_dir).name, progress), {}
@@ -214,11 +234,13 @@ async def experiment(benchmark: str,                     # a registered benchmar
                      **params) -> Path:                  # loader options, method options, sampling parameters
     "Run one benchmark × method configuration into its sample bank; returns the run directory."
     aggregation = method or aggregation
+    params = {k: v for k, v in params.items() if not (v is None and (k in RUN_OPTIONS or k in SAMPLING_PARAMS))}  # None: default
     b = get_benchmark(benchmark)
     loader, params = _split_benchmark_options(b, dict(params, seed=seed))
     params.pop("seed")
     check = dict(params, temperature=temperature, max_tokens=max_tokens)
-    split_params(check, check_run(n, turns, pattern, reflection, aggregation), "experiment")  # fail before loading or calling
+    check_methods(n, turns, pattern, reflection, aggregation, check, "experiment")      # fail before loading or calling
+    resolve_templates(params.get("templates"))                                                 # a misspelt preset too
     problems = load_benchmark(b.name, data_path, limit, **loader)
     judge, grading = judge_client(judge_model, judge_base_url, judge_api_key, grading, cache)
     llm = LLM(model, base_url=base_url, api_key=api_key, max_concurrency=max_concurrency, cache=cache)

@@ -73,7 +73,7 @@ def _why(runs, reason) -> str:
     if runs == []: return "no runs to plot"
     return reason.replace("these runs", "this run") if runs and len(runs) == 1 else reason
 
-# %% ../nbs/08_plots.ipynb #71832385
+# %% ../nbs/08_plots.ipynb #dc7feef6
 def _palette(keys) -> dict:
     "A stable colour per key."
     colors = px.colors.qualitative.Plotly
@@ -83,9 +83,15 @@ def _powers_of_two(ks) -> list[int]:
     "Tick positions 1, 2, 4, ... up to the largest k."
     return [2**i for i in range(int(np.log2(max(ks))) + 1)] if len(ks) else []
 
+_AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", ticks="", automargin=True,
+             title=dict(standoff=15))
+_TEMPLATE = go.layout.Template(layout=dict(  # plotly_white's 2-D part: 0.6 KB per figure instead of 7 KB
+    colorway=px.colors.qualitative.Plotly, font=dict(color="#2a3f5f"), paper_bgcolor="white", plot_bgcolor="white",
+    hovermode="closest", hoverlabel=dict(align="left"), title=dict(x=0.05), xaxis=_AXIS, yaxis=_AXIS))
+
 def _layout(fig, title, **kw) -> go.Figure:
-    "Common look: white template, title, modest height."
-    return fig.update_layout(title=title, template="plotly_white", height=kw.pop("height", 420), **kw)
+    "Common look: a lean white template, title, modest height."
+    return fig.update_layout(title=title, template=_TEMPLATE, height=kw.pop("height", 420), **kw)
 
 def _percent(fig) -> go.Figure:
     "Accuracy on y from 0 to 100% whatever the data; markers on the edges drawn whole."

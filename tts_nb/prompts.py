@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 # %% auto #0
-__all__ = ['LETTERS', 'DOMAINS', 'TEMPLATES', 'GRADE_ANSWER', 'Template', 'format_problem', 'shorten', 'format_candidates',
-           'get_template', 'parse_choice', 'parse_code_block', 'Score', 'parse_score', 'parse_better_solution',
+__all__ = ['LETTERS', 'DOMAINS', 'TEMPLATES', 'GRADE_ANSWER', 'RUBRICS', 'STRUCTURED_FORMAT', 'PRESETS', 'SMALL_MODEL',
+           'Template', 'format_problem', 'shorten', 'format_candidates', 'resolve_templates', 'get_template',
+           'parse_choice', 'parse_code_block', 'section_of', 'Score', 'parse_score', 'parse_better_solution',
            'parse_selected', 'parse_yes_no', 'parse_groups', 'parse_grade_verdict']
 
 # %% ../nbs/01_prompts.ipynb #c005
@@ -20,6 +21,7 @@ class Template:
     name: str    # key in `TEMPLATES`, e.g. "math/solve"
     system: str  # system message template ("" for none)
     user: str    # user message template
+    section: str = ""  # heading of the part of a response that later prompts work on ("": all of it)
 
     @property
     def fields(self) -> list[str]:
@@ -122,6 +124,9 @@ _PURPOSES = {
     "ground_truth_simple": ("You are <<expert>>.",
         _HEAD + "## Feedback\nYour previous solution is incorrect.\n\n"
         "Find what went wrong and write a corrected, complete solution from start to finish. <<answer_format>>"),
+    "ground_truth_correct": ("You are <<expert>>.",
+        _HEAD + "## Feedback\nYour previous solution was checked against the reference and it is correct.\n{feedback}\n\n"
+        "Review it once more and write your final, complete solution from start to finish. <<answer_format>>"),
     "generate_one": ("You are <<expert>>.",
         "## Problem\n{problem}\n\n## Candidate solutions\nHere are {n} candidate solutions written independently. "
         "They may contain errors and may disagree.\n\n{candidates}\n\n"
@@ -150,6 +155,10 @@ _CODE_ONLY = {
         _HEAD + "## Feedback from running your program on the example tests\n{feedback}\n\n"
         "Find the bug (or the performance problem) that explains this result and write a corrected, complete "
         "solution. <<answer_format>>"),
+    "code_execution_hidden": ("You are <<expert>>.",
+        _HEAD + "## Feedback from running your program on the problem's hidden tests\n{feedback}\n\n"
+        "Find the bug (or the performance problem) that explains this result and write a corrected, complete "
+        "solution. <<answer_format>>"),
 }
 
 # %% ../nbs/01_prompts.ipynb #c022
@@ -167,33 +176,126 @@ def _build_templates() -> dict[str, Template]:
     return out
 
 # %% ../nbs/01_prompts.ipynb #c024
-_GRADE_ANSWER = Template("grade_answer", "You are a meticulous grader who checks final answers against a reference.",
-    "Grade the response below against the reference answer.\n\n## Problem\n{problem}\n\n## Reference answer\n{gold}\n\n"
-    "## Response\n{response}\n\n## Instructions\n"
-    "1. Extract the final answer that the response commits to (its boxed answer or clearly stated final answer). "
-    "If there is no clear final answer, the response is incorrect.\n"
-    "2. Decide whether that final answer is equivalent to the reference answer. Equivalent forms are fine "
-    "(1/2 and 0.5, a reordered set, an algebraically equal expression). There is no partial credit: an answer that "
-    "misses an element, adds one, has a different endpoint or strictness, or is only approximately equal is incorrect.\n"
-    "3. Do not solve the problem yourself and do not grade the reasoning; judge only the final answer.\n\n"
-    "Reply in exactly this form:\nExtracted answer: <the response's final answer, or none>\n"
-    "Reasoning: <one or two sentences>\nVerdict: <CORRECT or INCORRECT>")
+_GRADE_ANSWER = Template("grade_answer",
+    "You are a precise grader of final answers to mathematics problems. You compare the final answer of a response with "
+    "a reference answer; you never grade the reasoning.",
+    "Decide whether the response below reaches the reference answer.\n\n## Problem\n{problem}\n\n## Reference answer\n{gold}\n\n"
+    "## Response\n{response}\n\n## How to grade\n"
+    "- Look only at the final answer the response commits to (its boxed answer or clearly stated final result). Do not "
+    "grade the steps and do not solve the problem yourself.\n"
+    "- The final answer is correct only if it is mathematically equivalent to the reference: the same value, expression, "
+    "set or condition, possibly written differently. Check this properly (simplify, expand, convert 1/2 to 0.5, compare "
+    "sets in any order unless the answer is an ordered tuple) and try to show that the two agree before you conclude "
+    "that they differ.\n"
+    "- There is no partial credit: a missing or extra element, a different endpoint or strictness of an inequality, an "
+    "answer that is only approximately equal, or one that covers only some of the cases is incorrect.\n"
+    "- A response with no clear final answer, or with several conflicting ones, is incorrect.\n\n"
+    "## Reply format\nReply in exactly this form:\nReference answer: <the reference answer>\n"
+    "Extracted answer: <the response's final answer, or none>\nAnalysis: <a short check of equivalence>\n"
+    "Verdict: <CORRECT or INCORRECT>")
 
 TEMPLATES: dict[str, Template] = {**_build_templates(), "grade_answer": _GRADE_ANSWER}
 GRADE_ANSWER = TEMPLATES["grade_answer"]
 
+# %% ../nbs/01_prompts.ipynb #c027b
+RUBRICS = {
+    "math": dict(rubric=(
+        "Verify the work step by step and classify every issue you find as one of:\n"
+        "- Critical Error: an error that breaks the solution (a false claim, a logical fallacy, a computational "
+        "mistake, a wrong final answer);\n"
+        "- Justification Gap: a step that may be right but is not adequately justified.\n"
+        "A solution with a critical error is wrong however good the rest is; justification gaps only make a right "
+        "solution less convincing."),
+        scoring=("{scale} means no issue at all; a solution with justification gaps only scores above half of {scale}, "
+                 "lower for more or bigger gaps; a solution with any critical error scores at most a fifth of {scale}.")),
+    "code": dict(rubric=(
+        "Judge the program on three criteria, in this order of importance:\n"
+        "1. Correctness: it gives the right output on every valid input, including edge cases (smallest and largest "
+        "sizes, equal or extreme values, overflow), in the exact output format;\n"
+        "2. Efficiency: its time and memory complexity fit the limits on the largest inputs;\n"
+        "3. Quality: clear, robust code without undefined behaviour."),
+        scoring=("a program that is wrong on some valid input, or too slow or too large for the limits, scores at most "
+                 "a fifth of {scale}; a correct and efficient program scores at least four fifths of {scale}, its "
+                 "quality deciding the rest.")),
+    "science_qa": dict(rubric=(
+        "Judge the answer on three criteria:\n"
+        "1. Principles: the concepts, laws and definitions the question needs are identified correctly;\n"
+        "2. Derivation: every fact, formula, unit, approximation and calculation is right;\n"
+        "3. Choice: the chosen option follows from the derivation, and the other options are ruled out for stated reasons."),
+        scoring=("an answer whose chosen option is wrong scores at most a fifth of {scale}; a right option reached by a "
+                 "sound derivation scores at least four fifths of {scale}.")),
+}
+
+_RUBRIC_PURPOSES = {
+    "score": ("You are <<expert>> acting as a strict grader.",
+        "## Problem\n{problem}\n\n## <<work_title>>\n{solution}\n\nGrade this <<work>> against the rubric below.\n\n"
+        "## Rubric\n<<rubric>>\n\nEnd your response with a final line `Score: X`, where X is an integer from 0 to "
+        "{scale}: <<scoring>>"),
+    "select_one": ("You are <<expert>> acting as a strict grader.",
+        "## Problem\n{problem}\n\n## Candidate solutions\n{candidates}\n\nEvaluate each candidate against the rubric "
+        "below, then choose the best one.\n\n## Rubric\n<<rubric>>\n\nEnd your response with a final line "
+        "`Selected: k`, where k is the number of the chosen solution (1 to {n})."),
+    "compare": ("You are <<expert>> acting as a strict grader.",
+        "## Problem\n{problem}\n\n## Solution 1\n{first}\n\n## Solution 2\n{second}\n\nEvaluate both solutions "
+        "against the rubric below and decide which one is better.\n\n## Rubric\n<<rubric>>\n\nEnd your response with "
+        "a final line `Better Solution: Solution 1` or `Better Solution: Solution 2`."),
+}
+
+def _rubric_templates() -> dict[str, Template]:
+    "Scoring, selection and comparison templates that judge against each domain's rubric."
+    return {f"{d}/{p}": Template(f"{d}/{p}", _fill(s, {**DOMAINS[d], **RUBRICS[d]}), _fill(u, {**DOMAINS[d], **RUBRICS[d]}))
+            for d in RUBRICS for p, (s, u) in _RUBRIC_PURPOSES.items()}
+
+# %% ../nbs/01_prompts.ipynb #c027c
+STRUCTURED_FORMAT = ("Write your response in exactly two sections.\n"
+    "### Summary\n(a) Verdict: say whether you found a complete solution, and state the final answer.\n"
+    "(b) Method sketch: the key ideas and the main steps, without details.\n"
+    "### Detailed Solution\nThe complete, rigorous solution, every step justified. End it with your final answer "
+    "within \\boxed{{}}.")
+_WRITES = ("solve", "correction", "no_feedback", "ground_truth", "ground_truth_simple", "ground_truth_correct", "generate_one")
+
+def _structured_templates() -> dict[str, Template]:
+    "The math prompts that write a solution, asking for a summary and a detailed solution; reflection reads the latter."
+    spec = {**DOMAINS["math"], "answer_format": STRUCTURED_FORMAT}
+    return {f"math/{p}": Template(f"math/{p}", _fill(_PURPOSES[p][0], spec), _fill(_PURPOSES[p][1], spec),
+                                  section="Detailed Solution" if p == "solve" else "") for p in _WRITES}
+
+PRESETS = {"rubrics": _rubric_templates(), "structured": _structured_templates()}
+PRESETS["study"] = {**PRESETS["rubrics"], **PRESETS["structured"]}
+
+def resolve_templates(templates) -> dict:
+    "Template overrides from a preset name, a dict of overrides, or a list of these (later entries win)."
+    if templates is None: return {}
+    if isinstance(templates, dict): return templates
+    if isinstance(templates, str):
+        if templates not in PRESETS: raise ValueError(f"unknown template preset {templates!r}; presets: {', '.join(PRESETS)}")
+        return PRESETS[templates]
+    if isinstance(templates, (list, tuple)): return {k: v for t in templates for k, v in resolve_templates(t).items()}
+    raise TypeError(f"templates must be a preset name, a dict or a list of these, not {type(templates).__name__}")
+
 # %% ../nbs/01_prompts.ipynb #c029
 def get_template(name: str,            # e.g. "math/solve"
-                 overrides: dict = None, # name -> Template | dict(system=..., user=...)
+                 overrides = None,     # name -> Template | dict(system=..., user=...); or a preset name, or a list
                 ) -> Template:
-    "The template called `name`, from `overrides` when given there."
-    o = (overrides or {}).get(name)
+    "The template called `name`, from `overrides` (a dict, a preset name or a list of these) when given there."
+    o = resolve_templates(overrides).get(name)
     if name not in TEMPLATES and o is None:
         raise KeyError(f"no template {name!r}; known: {', '.join(sorted(TEMPLATES))}")
     if o is None or isinstance(o, Template): return o or TEMPLATES[name]
     if not isinstance(o, dict): raise TypeError(f"override for {name!r} must be a Template or a dict, not {type(o).__name__}")
     base = TEMPLATES.get(name, Template(name, "", ""))
     return Template(name, o.get("system", base.system), o.get("user", base.user))
+
+# %% ../nbs/01_prompts.ipynb #89b61025
+_SMALL_MATH = "You are a helpful math assistant."
+SMALL_MODEL = {  # prompts a 135M model follows: one short sentence with a marked answer
+    "math/solve": Template("math/solve", _SMALL_MATH, '{problem}\n\nAnswer in one short sentence of the form "The answer is ...".'),
+    "math/no_feedback": Template("math/no_feedback", _SMALL_MATH,
+        '{problem}\n\nA previous answer was: {solution}\n\nCheck it. Answer in one short sentence of the form "The answer is ...".'),
+    "science_qa/solve": Template("science_qa/solve", "You are a helpful science assistant.",
+        '{problem}\n\nReply with the letter of the correct option in the form "Answer: X".'),
+}
+PRESETS["small"] = SMALL_MODEL
 
 # %% ../nbs/01_prompts.ipynb #c037
 _CHOICE = r"answer[\s*_]*[:：][\s*_$(\[{]*(?:\\(?:text|textbf|mathrm|boxed)\{)?[\s*(]*([%s])(?![A-Za-z0-9])"
@@ -216,6 +318,15 @@ def parse_code_block(text: str, language: str = "cpp") -> str | None:
     tagged = [b for t, b in blocks if t in _LANGS.get(language, {language}) and ok(b)]
     untagged = [b for t, b in blocks if not t and ok(b)] if language != "cpp" else [b for _, b in blocks if ok(b)]
     return (tagged or untagged or [None])[-1]
+
+# %% ../nbs/01_prompts.ipynb #c043b
+def section_of(text: str,     # a model response
+               heading: str,  # e.g. "Detailed Solution"; "" for the whole text
+              ) -> str:
+    "The text after the last line that is `heading` alone; all of `text` when there is none."
+    if not heading: return text or ""
+    found = list(re.finditer(rf"^[\s#*_\d.()]*{re.escape(heading)}[\s*_:]*$", text or "", re.I | re.M))
+    return (text[found[-1].end():].strip() or text) if found else (text or "")
 
 # %% ../nbs/01_prompts.ipynb #c045
 class Score(NamedTuple):

@@ -4,13 +4,15 @@
 
 # %% ../nbs/04_reflection.ipynb #rf002
 from __future__ import annotations
-import re
-from .prompts import parse_yes_no, parse_code_block
+import re, time
+from .prompts import parse_yes_no, parse_code_block, get_template, section_of, shorten, format_problem
+from .judges import judge_verdict
 from .operators import Solution, Calls, Registry, split_params, fallback, finish_meta, generate
 
 # %% auto #0
-__all__ = ['REFLECTIONS', 'NO_CODE', 'reflector', 'bug_report', 'cap_chars', 'first_failure', 'execution_feedback',
-           'ground_truth_feedback', 'reflect', 'no_feedback', 'self_evaluation', 'ground_truth', 'run_sample_tests',
+__all__ = ['REFLECTIONS', 'NO_CODE', 'GT_FEEDBACK', 'FEEDBACK_TESTS', 'FEEDBACK_DETAIL', 'reflector', 'bug_report', 'cap_chars',
+           'first_failure', 'execution_feedback', 'ground_truth_feedback', 'reflect', 'work_text', 'no_feedback',
+           'self_evaluation', 'reference_check', 'ground_truth', 'run_sample_tests', 'run_hidden_tests',
            'code_execution']
 
 # %% ../nbs/04_reflection.ipynb #rf006
@@ -24,12 +26,12 @@ def reflector(name: str,                       # the `reflection=` value that se
 
 # %% ../nbs/04_reflection.ipynb #rf008
 def bug_report(log: str,             # a verification log (self_evaluation output)
-               limit: int = 10_000,  # characters kept
+               max_chars: int = 10_000,  # characters kept
               ) -> str:
     "The findings of a verification log, for the correction prompt."
     m = re.search(r"summary of findings", log or "", re.I)
     text = (log[m.start():] if m else (log or "")).strip()
-    return text if len(text) <= limit else text[:limit] + "\n[... truncated]"
+    return text if len(text) <= max_chars else text[:max_chars] + "\n[... truncated]"
 
 # %% ../nbs/04_reflection.ipynb #rf012
 _STATUS = dict(AC="accepted", WA="wrong answer", TLE="time limit exceeded", MLE="memory limit exceeded",
@@ -39,10 +41,10 @@ def _get(x, k):
     "Field `k` of a dict or an object."
     return x.get(k) if isinstance(x, dict) else getattr(x, k, None)
 
-def cap_chars(s, limit: int) -> str:
-    "Text capped at `limit` characters, marked when cut."
+def cap_chars(s, max_chars: int) -> str:
+    "Text capped at `max_chars` characters, marked when cut."
     s = "" if s is None else str(s)
-    return s if len(s) <= limit else s[:limit] + f"... [{len(s) - limit} more characters]"
+    return s if len(s) <= max_chars else s[:max_chars] + f"... [{len(s) - max_chars} more characters]"
 
 def first_failure(verdict):
     "The first non-accepted test case of a verdict, or None."
@@ -50,31 +52,32 @@ def first_failure(verdict):
 
 # %% ../nbs/04_reflection.ipynb #rf013
 def execution_feedback(verdict,                 # functioncall.Verdict (or its dict) of the tests run
-                       limit: int = 1000,       # characters per item
+                       max_chars: int = 1000,       # characters per item
                        tests: str = "example tests", # what the tests were, in words
+                       detailed: bool = True,   # include the first failing case (False: the sparse variant)
                       ) -> str:
-    "Passed/total, the error type and the first failing case, for a correction prompt."
+    "Passed/total, the error type and (detailed) the first failing case with its message, for a correction prompt."
     st = _get(verdict, "status")
     lines = [f"Result: {st} ({_STATUS.get(st, st)}); passed {_get(verdict, 'passed')} of {_get(verdict, 'total')} {tests}."]
-    if st == "CE": lines.append(f"Compiler output:\n{cap_chars(_get(verdict, 'compile_log'), limit)}")
-    case = first_failure(verdict)
+    if st == "CE": lines.append(f"Compiler output:\n{cap_chars(_get(verdict, 'compile_log'), max_chars)}")
+    case = first_failure(verdict) if detailed else None
     for k, title in (("input", "Input"), ("output", "Your output"), ("expected", "Expected output")):
-        if case is not None and _get(case, k) is not None: lines.append(f"{title}:\n{cap_chars(_get(case, k), limit)}")
-    if case is not None and _get(case, "message"): lines.append(f"Details: {cap_chars(_get(case, 'message'), limit)}")
+        if case is not None and _get(case, k) is not None: lines.append(f"{title}:\n{cap_chars(_get(case, k), max_chars)}")
+    if case is not None and _get(case, "message"): lines.append(f"Details: {cap_chars(_get(case, 'message'), max_chars)}")
     return "\n".join(lines)
 
 # %% ../nbs/04_reflection.ipynb #rf017
 NO_CODE = "Your response contains no complete C++ program: put the whole program, with its #include lines, in one ```cpp code block."
 
 def ground_truth_feedback(grade,             # a judges.Grade of the solution
-                          limit: int = 1000, # characters per item
+                          max_chars: int = 1000, # characters per item
                          ) -> str:
     "What the grader found, for the ground-truth correction prompt (never the reference answer)."
     v = grade.detail.get("verdict") if isinstance(grade.detail, dict) else None
-    if v: return execution_feedback(v, limit, tests="hidden tests")
+    if v: return execution_feedback(v, max_chars, tests="hidden tests")
     if grade.method == "no_code": return NO_CODE
     if grade.answer is None: return "We could not find a final answer in the required format in your solution."
-    return f"The final answer we extracted from your solution: {cap_chars(grade.answer, limit)}"
+    return f"The final answer we extracted from your solution: {cap_chars(grade.answer, max_chars)}"
 
 # %% ../nbs/04_reflection.ipynb #rf021
 async def reflect(llm,                # tts_nb.llm.LLM (or ScriptedLLM)
@@ -94,12 +97,17 @@ async def reflect(llm,                # tts_nb.llm.LLM (or ScriptedLLM)
     if text == solution.text: new.answer, new.correct = solution.answer, solution.correct
     return new
 
+# %% ../nbs/04_reflection.ipynb #rf023b
+def work_text(calls: Calls, sol: Solution) -> str:
+    "What a reflection shows of `sol`: the section the run's solve template names (the detailed solution), else all."
+    return section_of(sol.text, get_template(f"{calls.problem.domain}/solve", calls.context.get("templates")).section)
+
 # %% ../nbs/04_reflection.ipynb #rf025
 @reflector("no_feedback", temperature=1.0)
 async def no_feedback(calls: Calls, sol: Solution) -> tuple[str, dict]:
     "Ask the model to review and improve its own solution, with no outside evidence."
-    c = await calls.ask("no_feedback", "reflect", solution=sol.text)
-    return c.text, finish_meta(c)
+    c = await calls.ask("no_feedback", "reflect", solution=work_text(calls, sol))
+    return c.text, finish_meta(c, calls.context.get("confidence_window"))
 
 # %% ../nbs/04_reflection.ipynb #rf029
 @reflector("self_evaluation", temperature=dict(self_evaluation=0.0, self_evaluation_check=0.0, correction=0.7))
@@ -107,31 +115,64 @@ async def self_evaluation(calls: Calls, sol: Solution, *,
                           report_chars: int = 10_000, # characters of the bug report passed to the correction
                          ) -> tuple[str, dict]:
     "Verify, check the verification, correct only if errors were found."
-    log = await calls.ask("self_evaluation", "evaluate", solution=sol.text)
+    log = await calls.ask("self_evaluation", "evaluate", solution=work_text(calls, sol))
     check = await calls.ask("self_evaluation_check", "evaluate", log=log.text)
     verdict = parse_yes_no(check.text)
     if verdict: return sol.text, dict(verdict=True, kept=True)
     meta = dict(verdict=verdict, kept=False)
     if verdict is None: fallback(meta, "self_evaluation_check gave no yes/no: treated as not verified", output=check.text[:200])
     report = bug_report(log.text, report_chars)
-    c = await calls.ask("correction", "reflect", solution=sol.text, feedback=report)
-    return c.text, {**meta, "feedback": report, **finish_meta(c)}
+    c = await calls.ask("correction", "reflect", solution=work_text(calls, sol), feedback=report)
+    return c.text, {**meta, "feedback": report, **finish_meta(c, calls.context.get("confidence_window"))}
 
 # %% ../nbs/04_reflection.ipynb #rf036
-@reflector("ground_truth", temperature=0.7)
+GT_FEEDBACK = ("answer", "verdict", "judge")
+
+async def reference_check(calls: Calls, text: str, max_chars: int = 30_000) -> tuple[bool | None, str]:
+    "One LLM call (role judge) comparing the final answer of `text` with the reference: (verdict or None, the reply)."
+    p = calls.problem
+    msgs = get_template("grade_answer", calls.context.get("templates")).messages(
+        problem=format_problem(p), gold=p.answer, response=shorten(text, max_chars)[0])
+    [c] = await calls.llm.chat(msgs, n=1, role="judge", first_index=calls.index, **calls.sampling("grade_answer"))
+    calls.tally("judge", c)
+    return judge_verdict(c.text), c.text
+
+async def _gt_check(calls: Calls, sol: Solution, how: str, max_chars: int) -> tuple:
+    "(correct, feedback text, meta) from the grader ('answer') or from an LLM check against the reference."
+    if how == "answer":
+        g = await calls.grade(sol.text)
+        return g.correct, ground_truth_feedback(g, max_chars), {}
+    if calls.problem.answer is None:
+        raise ValueError(f"gt_feedback={how!r} needs a reference answer; problem {calls.problem.id!r} has none "
+                         "(code: use reflection='code_execution' with feedback_tests='hidden')")
+    verdict, reply = await reference_check(calls, sol.text)
+    words = {True: "correct", False: "incorrect"}.get(verdict)
+    return verdict, (words if how == "verdict" else cap_chars(reply, max_chars)), dict(oracle=how == "judge")
+
+# %% ../nbs/04_reflection.ipynb #rf036a
+def _gt_prompt(correct: bool, how: str, simple: bool) -> str:
+    "The template purpose for the correction after a ground-truth check."
+    if correct: return "ground_truth_correct"
+    return "ground_truth_simple" if simple or how == "verdict" else "ground_truth"
+
+@reflector("ground_truth", temperature=dict(default=0.7, grade_answer=0.0))
 async def ground_truth(calls: Calls, sol: Solution, *,
-                       simple: bool = False,       # only say "incorrect", not what the grader saw
-                       feedback_chars: int = 1000, # characters per feedback item
+                       simple: bool = False,          # only say "incorrect", not what the check saw
+                       refine_correct: bool = False,  # refine a correct solution too (the study) instead of keeping it
+                       gt_feedback: str = "answer",   # "answer" (grader) | "verdict" (LLM check, correct/incorrect only) | "judge" (its comparison: oracle)
+                       feedback_chars: int = 1000,    # characters per feedback item
                       ) -> tuple[str, dict]:
-    "Feedback from the grader against the reference; keep a correct solution."
-    g = await calls.grade(sol.text)
-    if g.correct: return sol.text, dict(verdict=True, kept=True)
-    if g.correct is None:
-        text, meta = await no_feedback(calls, sol)
-        return text, fallback({**meta, "verdict": None, "kept": False}, "grade undecided: no ground truth, reflected without feedback")
-    fb = None if simple else ground_truth_feedback(g, feedback_chars)
-    c = await calls.ask("ground_truth_simple" if simple else "ground_truth", "reflect", solution=sol.text, feedback=fb)
-    return c.text, dict(verdict=False, kept=False, **({} if simple else {"feedback": fb}), **finish_meta(c))
+    "Feedback from a check against the reference; a correct solution is kept unless `refine_correct`."
+    if gt_feedback not in GT_FEEDBACK: raise ValueError(f"gt_feedback must be one of {GT_FEEDBACK}, got {gt_feedback!r}")
+    correct, fb, meta = await _gt_check(calls, sol, gt_feedback, feedback_chars)
+    if correct is None:
+        text, m = await no_feedback(calls, sol)
+        return text, fallback({**meta, **m, "verdict": None, "kept": False}, "grade undecided: no ground truth, reflected without feedback")
+    if correct and not refine_correct: return sol.text, dict(meta, verdict=True, kept=True)
+    shown = "" if simple or gt_feedback == "verdict" or (correct and gt_feedback == "answer") else fb
+    c = await calls.ask(_gt_prompt(correct, gt_feedback, simple), "reflect", solution=work_text(calls, sol), feedback=shown)
+    told = {} if simple else {"feedback": fb if gt_feedback == "verdict" else shown}
+    return c.text, dict(meta, verdict=correct, kept=False, **told, **finish_meta(c, calls.context.get("confidence_window")))
 
 # %% ../nbs/04_reflection.ipynb #rf040
 async def run_sample_tests(problem,            # a code Problem
@@ -149,28 +190,48 @@ async def run_sample_tests(problem,            # a code Problem
                                      memory_limit_mb=m.get("memory_limit_mb", 256), checker=b.checker if b else None,
                                      stop_on_first_failure=True)
 
-async def _sample_verdict(problem, code: str, cases):
-    "(verdict, None) from the sample tests, or (None, why) when there is nothing to run or the judge failed."
+async def run_hidden_tests(problem, code: str):
+    "Verdict of `code` on every hidden test of the problem's bundle (no early stop); None without a bundle."
     import functioncall
-    try: v = await run_sample_tests(problem, code, cases)
-    except (functioncall.JudgeError, functioncall.BundleError) as e: return None, f"sample tests could not be judged ({type(e).__name__}: {e})"
-    return (v, None) if v is not None else (None, "no sample tests")
+    d = (problem.meta or {}).get("problem_dir")
+    return await functioncall.ajudge_problem_dir(code, "cpp", d, stop_on_first_failure=False) if d else None
+
+async def _test_verdict(problem, code: str, tests: str, cases) -> tuple:
+    "(verdict, None, seconds), or (None, why, seconds) when there is nothing to run or the judge failed."
+    import functioncall
+    t0 = time.perf_counter()
+    try: v = await (run_hidden_tests(problem, code) if tests == "hidden" else run_sample_tests(problem, code, cases))
+    except (functioncall.JudgeError, functioncall.BundleError) as e:
+        return None, f"{tests} tests could not be judged ({type(e).__name__}: {e})", time.perf_counter() - t0
+    why = None if v is not None else ("no hidden tests" if tests == "hidden" else "no sample tests")
+    return v, why, time.perf_counter() - t0
 
 # %% ../nbs/04_reflection.ipynb #rf041
+FEEDBACK_TESTS, FEEDBACK_DETAIL = ("samples", "hidden"), ("detailed", "sparse")
+
+def _check_choice(name: str, value, allowed: tuple):
+    if value not in allowed: raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
 @reflector("code_execution", temperature=0.7)
 async def code_execution(calls: Calls, sol: Solution, *,
-                         test_cases: list = None,    # 1-based bundle cases to run instead of the statement's examples
-                         feedback_chars: int = 1000, # characters per feedback item
+                         feedback_tests: str = "samples", # "samples": the statement's examples | "hidden": every hidden test (oracle)
+                         feedback: str = "detailed",      # "detailed": with the first failing case | "sparse": passed/total and error type
+                         cases: list = None,         # 1-based bundle cases to run instead of the statement's examples
+                         feedback_chars: int = 1000,      # characters per feedback item
                         ) -> tuple[str, dict]:
-    "Feedback from running the sample tests; keep a solution that passes them all."
+    "Feedback from running the program on tests; keep a solution that passes them all."
     if calls.problem.domain != "code": raise ValueError(f"code_execution reflection needs a code problem, not {calls.problem.domain!r}")
-    code = parse_code_block(sol.text)
-    v, why = await _sample_verdict(calls.problem, code, test_cases) if code else (None, None)
+    _check_choice("feedback_tests", feedback_tests, FEEDBACK_TESTS); _check_choice("feedback", feedback, FEEDBACK_DETAIL)
+    code, oracle = parse_code_block(sol.text), dict(oracle=feedback_tests == "hidden")
+    v, why, secs = await _test_verdict(calls.problem, code, feedback_tests, cases) if code else (None, None, 0.0)
     if why:
         text, meta = await no_feedback(calls, sol)
-        return text, fallback({**meta, "kept": False}, f"{why}: reflected without feedback")
+        return text, fallback({**meta, **oracle, "kept": False, "execution": dict(seconds=secs)}, f"{why}: reflected without feedback")
     ex = dict(status=v.status, passed=v.passed, total=v.total) if v else dict(status="no_code", passed=0, total=0)
-    if v and v.status == "AC": return sol.text, dict(verdict=True, kept=True, execution=ex)
-    fb = execution_feedback(v, feedback_chars) if v else NO_CODE
-    c = await calls.ask("code_execution", "reflect", solution=sol.text, feedback=fb)
-    return c.text, dict(verdict=False, kept=False, execution=ex, feedback=fb, **finish_meta(c))
+    ex.update(tests=feedback_tests, seconds=round(secs, 4))
+    if v and v.status == "AC": return sol.text, dict(oracle, verdict=True, kept=True, execution=ex)
+    words = "hidden tests" if feedback_tests == "hidden" else "example tests"
+    fb = execution_feedback(v, feedback_chars, words, detailed=feedback == "detailed") if v else NO_CODE
+    purpose = "code_execution_hidden" if feedback_tests == "hidden" else "code_execution"
+    c = await calls.ask(purpose, "reflect", solution=work_text(calls, sol), feedback=fb)
+    return c.text, dict(oracle, verdict=False, kept=False, execution=ex, feedback=fb, **finish_meta(c, calls.context.get("confidence_window")))

@@ -6,7 +6,13 @@
 from __future__ import annotations
 import asyncio, collections, json, random, socket, threading, time
 from aiohttp import web
-from .llm import LLM, _Transient, _Fatal
+from .llm import LLM, TransientError, FatalError
+import itertools
+from collections import Counter
+from pathlib import Path
+import numpy as np
+from fastcore.basics import patch
+from .bank import write_jsonl
 
 # %% auto #0
 __all__ = ['FAULT_KINDS', 'default_respond', 'make_response', 'draw_fault', 'FakeOpenAIServer', 'Fault', 'ScriptedTransport',
@@ -77,8 +83,6 @@ class FakeOpenAIServer:
         return web.Response(status=500)
 
 # %% ../nbs/00b_testing.ipynb #c013
-from fastcore.basics import patch
-
 @patch
 def start(self:FakeOpenAIServer) -> FakeOpenAIServer:
     "Serve on a free loopback port in a background thread."
@@ -135,8 +139,8 @@ class ScriptedTransport:
         if self.latency: await asyncio.sleep(self.latency)
         try: answer = self.respond(msgs, params, index)
         except Fault as f:
-            if f.status in (429,) or f.status >= 500: raise _Transient(f.status, str(f), f.retry_after)
-            raise _Fatal(f.status, str(f))
+            if f.status in (429,) or f.status >= 500: raise TransientError(f.status, str(f), f.retry_after)
+            raise FatalError(f.status, str(f))
         return make_response(body.get("model", "scripted"), [answer], msgs)
 
     async def aclose(self): pass
@@ -150,13 +154,6 @@ class ScriptedLLM(LLM):
 
     @property
     def requests(self) -> list: return self._core.transport.requests
-
-# %% ../nbs/00b_testing.ipynb #b6856c34
-import itertools
-from collections import Counter
-from pathlib import Path
-import numpy as np
-from .bank import write_jsonl
 
 # %% ../nbs/00b_testing.ipynb #a0299843
 _DISTRACTORS = np.array(["7", "12", "0", "1", "2", "100", "64", "3"], dtype=object)
@@ -279,7 +276,7 @@ def synthetic_bank(run_dir,                      # directory to write (created)
                    seed:int=0,                   # everything is drawn from this seed
                    text_chars:int=200,           # length of each solution text
                   ) -> Path:
-    "Write a synthetic sample bank in the DESIGN §6 format (no LLM involved); returns the directory."
+    "Write a synthetic sample bank in the sample-bank format (tts_nb.bank) (no LLM involved); returns the directory."
     d, rng = Path(run_dir), np.random.default_rng(seed)
     d.mkdir(parents=True, exist_ok=True)
     rows = [r for i in range(n_problems) for r in _synthetic_problem(rng, i, n, turns, reflection, aggregation, text_chars)]
