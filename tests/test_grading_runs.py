@@ -80,7 +80,7 @@ def test_run_notebook_takes_the_judge_as_parameters(tmp_path):
     with FakeOpenAIServer(solver) as s, FakeOpenAIServer(judge) as j:
         p = subprocess.run([sys.executable, "-m", "papermill", "nbs/run_imobench.ipynb", str(out), "-p", "model", "solver",
                             "-p", "base_url", s.url, "-p", "judge_model", "judge", "-p", "judge_base_url", j.url,
-                            "-p", "grading", "rules+llm", "-y", "limit: null", "-p", "n", "2", "-p", "turns", "0",
+                            "-p", "grading", "rules+llm", "-p", "data_path", "samples", "-y", "limit: null", "-p", "n", "2", "-p", "turns", "0",
                             "-p", "reflection", "none", "-p", "run_dir", str(tmp_path / "run")],
                            cwd=ROOT, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-3000:]

@@ -38,13 +38,13 @@ class Steps:
         "One reflection turn of `solution` with the run's (or the named) reflection."
         name = reflection or self.reflection
         where = {k: v for k, v in (("chain", chain), ("turn", turn)) if v is not None}
-        return await reflect(self.llm, self.problem, solution, name, **self.context, **self.options.get(name, {}), **where)
+        return await reflect(self.llm, self.problem, solution, name, **{**self.context, **self.options.get(name, {}), **where})
 
     async def aggregate(self, solutions: list, turn: int = None, chain: int = 0, aggregation: str = None) -> Solution:
         "One aggregate of `solutions` with the run's (or the named) aggregation."
         name = aggregation or self.aggregation
         where = {"turn": turn} if turn is not None else {}
-        return await aggregate(self.llm, self.problem, solutions, name, **self.context, **self.options.get(name, {}), chain=chain, **where)
+        return await aggregate(self.llm, self.problem, solutions, name, **{**self.context, **self.options.get(name, {}), "chain": chain, **where})
 
     def rng(self, *tags) -> random.Random:
         "A generator seeded by the run's seed, the problem id and `tags`."
