@@ -96,3 +96,29 @@ def test_user_methods_register_and_run_against_a_real_server(tmp_path):
         for reg, name in ((AGGREGATIONS, "longest_answer_test"), (REFLECTIONS, "shout_test"), (PATTERNS, "twice_test")):
             reg.pop(name, None)
         BENCHMARKS.pop("sums_test", None)
+
+
+def test_a_users_own_method_runs_in_a_run_notebook(tmp_path):
+    "A module of the user's with one decorated aggregation, imported by the run notebook (`imports`), selected with -p."
+    import json, subprocess, sys
+    from tts_nb.testing import FakeOpenAIServer
+    from tts_nb.bank import read_jsonl
+    plugin = tmp_path / "my_methods.py"
+    plugin.write_text('from tts_nb.aggregation import aggregator\n\n'
+                      '@aggregator("last_chain_test")\n'
+                      'async def last_chain(calls, sols, rng, *, note: str = ""):\n'
+                      '    "The last chain\'s solution."\n'
+                      '    return sols[-1], {"note": note}\n')
+    root = PKG.parent
+    with FakeOpenAIServer(lambda m, p, i: f"The answer is \\boxed{{{i}}}.") as srv:
+        p = subprocess.run([sys.executable, "-m", "papermill", "nbs/run_imobench.ipynb", str(tmp_path / "out.ipynb"),
+                            "-p", "model", "fake", "-p", "base_url", srv.url, "-p", "limit", "2", "-p", "n", "3",
+                            "-y", f"imports: [{plugin}]", "-p", "aggregation", "last_chain_test", "-p", "note", "hello",
+                            "-p", "run_dir", str(tmp_path / "run")], cwd=root, capture_output=True, text=True, timeout=600)
+        bodies = list(srv.bodies)
+    assert p.returncode == 0, p.stderr[-3000:]
+    finals = [r for r in read_jsonl(tmp_path / "run" / "solutions.jsonl") if r["role"] == "aggregate"]
+    assert len(finals) == 2 and all(r["meta"]["aggregation"] == "last_chain_test" and r["meta"]["note"] == "hello"
+                                    and r["meta"]["selected"].endswith("t0/c2/generate") for r in finals)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["note"] == "hello"
+    assert "hello" not in json.dumps(bodies)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_experiments.ipynb #10ex002
 from __future__ import annotations
-import types
+import importlib, importlib.util, sys, types
 from pathlib import Path
 from . import analysis, plots
 from .bank import load_run
@@ -12,7 +12,7 @@ from .pipeline import experiment
 from .report import run_report
 
 # %% auto #0
-__all__ = ['NotebookParameters', 'summary_line', 'show_run', 'run_notebook']
+__all__ = ['NotebookParameters', 'summary_line', 'show_run', 'import_plugins', 'run_notebook']
 
 # %% ../nbs/10_experiments.ipynb #10ex005
 class NotebookParameters:
@@ -62,10 +62,26 @@ def show_run(run_dir,             # a finished run directory
     return path
 
 # %% ../nbs/10_experiments.ipynb #10ex013
+def import_plugins(imports) -> list:
+    "Import modules (dotted names) or `.py` files, so that their `@aggregator`/`@reflector`/`@pattern`/`@benchmark` register."
+    out = []
+    for name in [imports] if isinstance(imports, str) else list(imports or []):
+        if str(name).endswith(".py"):
+            path = Path(name).resolve()
+            if not path.exists(): raise FileNotFoundError(f"imports: no file {path}")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            mod = importlib.util.module_from_spec(spec); sys.modules[path.stem] = mod; spec.loader.exec_module(mod)
+        else: mod = importlib.import_module(name)
+        out.append(mod)
+    return out
+
+# %% ../nbs/10_experiments.ipynb #10ex017
 async def run_notebook(benchmark: str,   # a registered benchmark
                        parameters: dict, # `NotebookParameters.values()`
                       ) -> Path:
     "Run the experiment a notebook's parameters describe, show it, write its report; returns the run directory."
+    parameters = dict(parameters)
+    import_plugins(parameters.pop("imports", None))
     run_dir = await experiment(benchmark, **parameters)
     show_run(run_dir)
     return run_dir
