@@ -1,7 +1,7 @@
 """The autograder in a run: judge calls only where the rules are undecided ('rules+llm') or everywhere ('llm'),
 judge rows in calls.jsonl, its key never stored or sent to the solver; `regrade` regrades from stored texts with no
 generation request; the run notebook takes the judge as papermill parameters."""
-import asyncio, json, subprocess, sys
+import asyncio, json, os, subprocess, sys
 from pathlib import Path
 import pytest
 from tts_nb.pipeline import experiment, regrade
@@ -82,7 +82,8 @@ def test_run_notebook_takes_the_judge_as_parameters(tmp_path):
                             "-p", "base_url", s.url, "-p", "judge_model", "judge", "-p", "judge_base_url", j.url,
                             "-p", "grading", "rules+llm", "-p", "data_path", "samples", "-y", "limit: null", "-p", "n", "2", "-p", "turns", "0",
                             "-p", "reflection", "none", "-p", "run_dir", str(tmp_path / "run")],
-                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           cwd=ROOT, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "TTS_CACHE": str(tmp_path / "cache.sqlite")})  # a fresh cache: real requests
         assert p.returncode == 0, p.stderr[-3000:]
         assert j.requests > 0
     s_ = json.loads((tmp_path / "run" / "summary.json").read_text())
