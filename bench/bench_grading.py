@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def data_file() -> Path:
-    "Where AnswerBench v2 lives: TTS_DATA_DIR, else ../shared/data next to the repository."
+    "Where AnswerBench v2 lives: TTS_DATA_DIR (a local copy of the benchmarks)."
     root = Path(os.environ.get("TTS_DATA_DIR") or REPO.parent / "shared" / "data")
     return root / "imobench" / "answerbench_v2.csv"
 
