@@ -44,6 +44,36 @@ def _retry_after(value) -> float:
     except (TypeError, ValueError): return 1.0
 
 
+
+class _Round:
+    "One pass over the servers, whatever the transport: those tried, the last error, the shortest 429 wait."
+    def __init__(self, client): self.client, self.tried, self.last, self.busy = client, set(), None, None
+
+    def next(self) -> str | None:
+        "The next server to try in this pass, or None when every one was tried."
+        u = self.client._pick(self.tried)
+        if u is not None: self.tried.add(u)
+        return u
+
+    def unreachable(self, u: str, error: str):
+        "`u` did not answer: avoid it for a while."
+        self.client._done(u, False); self.last = error
+
+    def answer(self, u: str, status: int, raw: bytes, retry_after=None) -> Verdict | None:
+        "The Verdict of a reply, or None to go on (a 429 remembers its wait; a server error its text)."
+        try: got = self.client._answer(u, status, raw, retry_after)
+        except _Busy as b:
+            if self.busy is None or b.wait < self.busy.wait: self.busy = b
+            return None
+        if isinstance(got, Verdict): return got
+        self.last = got
+
+    def pause(self, deadline: float) -> float:
+        "Seconds to wait before the next pass; JudgeServiceError when no server is busy-but-alive or time is up."
+        if self.busy is None or time.monotonic() + self.busy.wait > deadline:
+            raise JudgeServiceError(f"no judge server could answer; last error: {self.busy or self.last}", 429 if self.busy else None)
+        return self.busy.wait * (1 + random.random() / 4)
+
 class JudgeClient:
     """Judge through several servers; `urls` like ['http://judge1:8642', 'http://judge2:8642'].
     `token`: the servers' token (default $FUNCTIONCALL_TOKEN), sent as `Authorization: Bearer`."""
@@ -109,26 +139,17 @@ class JudgeClient:
     def _post(self, path: str, body: dict) -> Verdict:
         data, deadline = json.dumps(body).encode(), time.monotonic() + self.timeout
         while True:
-            tried, last, busy = set(), None, None
-            while (u := self._pick(tried)) is not None:
-                tried.add(u)
+            rnd = _Round(self)
+            while (u := rnd.next()) is not None:
                 req = urllib.request.Request(u + path, data=data, headers=self.headers)
                 try:
                     with urllib.request.urlopen(req, timeout=self.timeout) as r: status, raw, ra = r.status, r.read(), None
                 except urllib.error.HTTPError as e: status, raw, ra = e.code, e.read(), e.headers.get("Retry-After")
                 except (urllib.error.URLError, OSError, TimeoutError) as e:
-                    self._done(u, False)
-                    last = f"{u}: {e}"
+                    rnd.unreachable(u, f"{u}: {e}")
                     continue
-                try: got = self._answer(u, status, raw, ra)
-                except _Busy as b:
-                    busy = b if busy is None or b.wait < busy.wait else busy
-                    continue
-                if isinstance(got, Verdict): return got
-                last = got
-            if busy is None or time.monotonic() + busy.wait > deadline:
-                raise JudgeServiceError(f"no judge server could answer; last error: {busy or last}", 429 if busy else None)
-            time.sleep(busy.wait * (1 + random.random() / 4))
+                if (v := rnd.answer(u, status, raw, ra)) is not None: return v
+            time.sleep(rnd.pause(deadline))
 
     def judge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
               stop_on_first_failure=True, **kw) -> Verdict:
@@ -157,25 +178,16 @@ class JudgeClient:
         data, deadline = json.dumps(body).encode(), time.monotonic() + self.timeout
         async with aiohttp.ClientSession(timeout=timeout, headers=self.headers) as session:
             while True:
-                tried, last, busy = set(), None, None
-                while (u := self._pick(tried)) is not None:
-                    tried.add(u)
+                rnd = _Round(self)
+                while (u := rnd.next()) is not None:
                     try:
                         async with session.post(u + path, data=data) as r:
                             status, raw, ra = r.status, await r.read(), r.headers.get("Retry-After")
                     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
-                        self._done(u, False)
-                        last = f"{u}: {e!r}"
+                        rnd.unreachable(u, f"{u}: {e!r}")
                         continue
-                    try: got = self._answer(u, status, raw, ra)
-                    except _Busy as b:
-                        busy = b if busy is None or b.wait < busy.wait else busy
-                        continue
-                    if isinstance(got, Verdict): return got
-                    last = got
-                if busy is None or time.monotonic() + busy.wait > deadline:
-                    raise JudgeServiceError(f"no judge server could answer; last error: {busy or last}", 429 if busy else None)
-                await asyncio.sleep(busy.wait * (1 + random.random() / 4))
+                    if (v := rnd.answer(u, status, raw, ra)) is not None: return v
+                await asyncio.sleep(rnd.pause(deadline))
 
     async def ajudge(self, code, language, tests, time_limit=1.0, memory_limit_mb=256, checker=None,
                      stop_on_first_failure=True, **kw) -> Verdict:

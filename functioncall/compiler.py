@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import SLOTS, Session, cache_dir, work_root
+from .sandbox import SLOTS, Session, cache_dir, work_dir
 from .verdict import JudgeError, clean
 
 __all__ = ["CXX_FLAGS", "Program", "compile_cpp", "compile_aux", "check_python", "needs_testlib", "testlib_dir",
@@ -96,8 +96,7 @@ def _atomic_write(path: Path, data: bytes):
 
 def _run_gxx(source: bytes, include_dirs, slot: int) -> tuple[Path | None, str, bool]:
     "Compile in a sandbox; returns (binary in a private temp dir or None, log, cacheable)."
-    work = Path(tempfile.mkdtemp(prefix="cc-", dir=work_root()))
-    os.chmod(work, 0o711)
+    work = work_dir("cc-")
     try:
         (work / "src").mkdir(mode=0o755); (work / "out").mkdir(); (work / "io").mkdir(mode=0o700)
         os.chmod(work / "src", 0o755)

@@ -19,7 +19,7 @@ from pathlib import Path
 from .bundle import BundleError, read_bundle
 from .compiler import COMPILE_MEM_MB, LOG_CHARS, Program, compile_aux, compile_cpp
 from .compiler import language as _language
-from .sandbox import SLOTS, Session, isolation_level, python_prefix, work_root
+from .sandbox import SLOTS, Session, isolation_level, python_prefix, work_dir
 from .verdict import Case, JudgeError, Verdict, clean, excerpt
 
 __all__ = ["judge", "judge_problem_dir", "ajudge", "ajudge_problem_dir", "OUTPUT_LIMIT_MB", "PYTHON_FLAGS",
@@ -460,12 +460,6 @@ def _source(x, what: str) -> tuple[Path | None, bytes | None]:
     raise TypeError(f"{what} must be a path or C++ source, got {type(x).__name__}")
 
 
-def _tmpdir() -> Path:
-    p = Path(tempfile.mkdtemp(prefix="judge-", dir=work_root()))
-    os.chmod(p, 0o711)
-    return p
-
-
 def _check_tests(tests) -> list[dict]:
     if not isinstance(tests, (list, tuple)): raise TypeError("tests must be a list of {'input': str, 'output': str}")
     for i, t in enumerate(tests):
@@ -497,7 +491,7 @@ def judge(code: str, language: str, tests: list[dict], time_limit: float = 1.0, 
     lang = _language(language)
     chk = _aux_binary(checker, testlib_dir, "checker")
     inter = _aux_binary(interactor, testlib_dir, "interactor")
-    tmp = _tmpdir()
+    tmp = work_dir("judge-")
     try:
         data = tmp / "data"
         data.mkdir()
@@ -530,9 +524,9 @@ def judge_problem_dir(code: str, language: str, problem_dir, stop_on_first_failu
     lang = _language(language)
     idx = list(range(1, len(b.tests) + 1)) if cases is None else list(cases)
     for i in idx:
-        if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i <= len(b.tests):
-            raise ValueError(f"case {i!r} out of range 1..{len(b.tests)}")
-    if len(set(idx)) != len(idx): raise ValueError(f"duplicate case numbers in cases={idx!r}")
+        if not isinstance(i, int) or isinstance(i, bool): raise ValueError(f"cases must be 1-based test numbers, got {i!r}")
+        if not 1 <= i <= len(b.tests): raise ValueError(f"case {i!r} out of range 1..{len(b.tests)}")
+    if len(set(idx)) != len(idx): raise ValueError(f"cases={idx!r} lists a test more than once")
     data = b.testdata.resolve()
     specs = []
     for i in idx:
@@ -542,7 +536,7 @@ def judge_problem_dir(code: str, language: str, problem_dir, stop_on_first_failu
         specs.append(_Spec(i, rel[0], rel[1], tl, ml))
     chk = compile_aux(b.checker, None, testlib_dir, "checker") if b.checker else None
     inter = compile_aux(b.interactor, None, testlib_dir, "interactor") if b.interactor else None
-    tmp = _tmpdir()
+    tmp = work_dir("judge-")
     try: return _judge(code, lang, data, specs, chk, inter, stop_on_first_failure, output_limit_mb, tmp,
                        stack_mb=stack_limit_mb, cancel=_cancel)
     finally: shutil.rmtree(tmp, ignore_errors=True)

@@ -70,6 +70,13 @@ def work_root() -> Path:
     return p
 
 
+def work_dir(prefix: str) -> Path:
+    "A fresh private directory under `work_root()`, traversable (0711) by the slot uid."
+    p = Path(tempfile.mkdtemp(prefix=prefix, dir=work_root()))
+    os.chmod(p, 0o711)
+    return p
+
+
 _helper_lock = threading.Lock()
 _helper: dict[str, Path] = {}
 
@@ -319,8 +326,7 @@ def _fallback_argv(binds, helper: Path, cg: list[str]) -> list[str]:
 
 def _direct_root(binds) -> str:
     "rlimits level (no mount namespace): a host dir whose entries are symlinks to the bound paths."
-    root = tempfile.mkdtemp(prefix="fcbox-", dir=work_root())
-    os.chmod(root, 0o711)
+    root = str(work_dir("fcbox-"))
     for d in ("box", "judge"): os.mkdir(os.path.join(root, d), 0o700)
     for src, dst, _ in binds:
         p = os.path.join(root, dst.lstrip("/"))

@@ -49,6 +49,11 @@ class Limits:
         self.max_tests, self.max_body = int(max_tests), int(max_body_mb) << 20
         self.max_queue = int(max_queue) if max_queue else 4 * SLOTS.n
 
+    @property
+    def default_output_mb(self) -> int:
+        "The output limit of a request that names none."
+        return min(OUTPUT_LIMIT_MB, self.max_output_mb)
+
 
 class BadRequest(ValueError):
     """A request the server will not judge."""
@@ -151,7 +156,7 @@ def make_app(problems_roots=(), token: str | None = None, limits: Limits | None 
                   f"must be in (0, {lim.max_time_limit:g}] seconds on this server")
         ml = _get(b, "memory_limit_mb", int, 256, lambda v: 4 <= v <= lim.max_memory_mb,
                   f"must be in [4, {lim.max_memory_mb}] MiB on this server")
-        out = _get(b, "output_limit_mb", int, min(OUTPUT_LIMIT_MB, lim.max_output_mb), lambda v: 1 <= v <= lim.max_output_mb,
+        out = _get(b, "output_limit_mb", int, lim.default_output_mb, lambda v: 1 <= v <= lim.max_output_mb,
                    f"must be in [1, {lim.max_output_mb}] MiB on this server")
         tests = _get(b, "tests", list)
         if len(tests) > lim.max_tests: raise BadRequest(f"{len(tests)} tests is over this server's maximum of {lim.max_tests}")
@@ -160,17 +165,14 @@ def make_app(problems_roots=(), token: str | None = None, limits: Limits | None 
                       interactor=_source_field(b, "interactor"), output_limit_mb=out)
 
     def problem_call(b):
-        cases = _get(b, "cases", list, None)
-        if cases is not None:
-            if not all(isinstance(c, int) and not isinstance(c, bool) for c in cases):
-                raise BadRequest("field 'cases' must be a list of 1-based test numbers")
-            if len(set(cases)) != len(cases): raise BadRequest("field 'cases' lists a test more than once")
-            if len(cases) > lim.max_tests: raise BadRequest(f"{len(cases)} cases is over this server's maximum of {lim.max_tests}")
+        cases = _get(b, "cases", list, None)   # their values are checked by judge_problem_dir (a ValueError: 400)
+        if cases is not None and len(cases) > lim.max_tests:
+            raise BadRequest(f"{len(cases)} cases is over this server's maximum of {lim.max_tests}")
         pdir = _problem_dir(_get(b, "problem_dir", str), roots)
         if not os.path.isdir(pdir): raise BadRequest(f"problem_dir {pdir!r} is not a directory on the judge server")
         return ajudge_problem_dir(_get(b, "code", str), _get(b, "language", str), pdir,
                                   stop_on_first_failure=_get(b, "stop_on_first_failure", bool, True), cases=cases,
-                                  output_limit_mb=min(OUTPUT_LIMIT_MB, lim.max_output_mb))
+                                  output_limit_mb=lim.default_output_mb)
 
     async def health(request):
         return web.json_response({"ok": True, "isolation": isolation, "slots": SLOTS.n, "queue_max": lim.max_queue,
@@ -201,7 +203,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if not a.token and not _loopback(a.host):
         ap.error(f"binding {a.host} (not loopback) needs a token: --token or FUNCTIONCALL_TOKEN")
-    lim = Limits(a.max_time_limit, a.max_memory_mb, a.max_output_mb, a.max_tests, a.max_body_mb, a.max_queue or None)
+    lim = Limits(a.max_time_limit, a.max_memory_mb, a.max_output_mb, a.max_tests, a.max_body_mb, a.max_queue)
     sys.setswitchinterval(0.001)             # judging threads hand the GIL back to the event loop sooner
     web.run_app(make_app(a.problems_root, a.token, lim), host=a.host, port=a.port, handler_cancellation=True,
                 print=lambda *x: print(*x, flush=True))

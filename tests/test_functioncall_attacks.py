@@ -100,12 +100,13 @@ print("SAFE" if not bad else bad)
     assert v.status == "AC", v.cases
 
 
+@x86
 def test_keyring_cannot_carry_secrets_between_submissions(fc_mode):
+    "A later submission searches the user keyring for the key an earlier one tried to add: nothing is found."
     put = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
            "r = libc.syscall(248, b'user', b'fc-secret', b'hunter2', 7, ctypes.c_int(-4))\nprint('SAFE' if r == -1 else r)")
-    get = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-           "r = libc.syscall(250, 10, ctypes.c_int(-4), None, 0)\nprint('SAFE' if r <= 0 else r)")   # KEYCTL_READ
-    if platform.machine() != "x86_64": pytest.skip("syscall numbers of x86_64")
+    get = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"   # keyctl(KEYCTL_SEARCH, user keyring, type, name)
+           "r = libc.syscall(250, 10, ctypes.c_int(-4), b'user', b'fc-secret', 0)\nprint('SAFE' if r == -1 else r)")
     assert judge_safe(put).status == "AC"
     assert judge_safe(get).status == "AC"
 

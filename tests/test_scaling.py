@@ -3,8 +3,8 @@ the call structure each method makes, what the sample bank keeps, and that the a
 import asyncio, json, math, random
 import pytest
 from aiohttp import web
-from tts_nb import analysis
-from tts_nb import scaling  # registers rsa, adaptive_consistency and confidence_voting (until the runner imports it)
+from tts_nb import analysis, operators
+from tts_nb import scaling  # its functions; the runner (tts_nb.pipeline) registers its methods too
 from tts_nb.aggregation import aggregate
 from tts_nb.bank import load_run
 from tts_nb.benchmarks import Problem, load_samples
@@ -120,7 +120,7 @@ def parsed_logprobs(text, peak):
 
 
 def _pop(answers, peaks):
-    return [Solution(f"so \\boxed{{{a}}}", chain=i, meta={"confidence": scaling.confidence_summaries(parsed_logprobs(f"so {a}", p))})
+    return [Solution(f"so \\boxed{{{a}}}", chain=i, meta={"confidence": operators.confidence_summaries(parsed_logprobs(f"so {a}", p))})
             for i, (a, p) in enumerate(zip(answers, peaks))]
 
 
@@ -166,10 +166,7 @@ def test_an_endpoint_without_logprobs_is_an_error_at_the_start():
 def test_confidence_voting_on_the_studys_pattern():
     "reflect_then_aggregate generates through operators.generate: it must record confidence summaries too."
     with LogprobServer(lambda m, p, i: "so \\boxed{2}", lambda t: 0.9) as srv:
-        try: pr = run(run_problem(client(srv), PROB, n=2, turns=0, aggregation="confidence_voting", max_tokens=16))
-        except ValueError as e:
-            if "have no confidence" in str(e): pytest.skip("operators.generate does not record confidence summaries yet")
-            raise
+        pr = run(run_problem(client(srv), PROB, n=2, turns=0, aggregation="confidence_voting", max_tokens=16))
     assert pr.final.correct and "confidence" in pr.solutions[0].meta
 
 

@@ -292,9 +292,9 @@ def _split(s: str, sep: str) -> tuple[str, ...]:
         else: cur += t
     return tuple(p.strip() for p in parts + [cur] if p.strip())
 
-def split_top(s: str) -> list[str]:
-    "Split at commas outside every bracket."
-    return list(_split(s, ","))
+def split_top(s: str, sep: str = ",") -> list[str]:
+    "Split at `sep` (a comma) outside every bracket."
+    return list(_split(s, sep))
 
 def _closes_at_end(s: str) -> bool:
     "Whether the bracket opening `s` is the one closing it."
@@ -343,10 +343,6 @@ def number_collection(s: str) -> tuple[str, list[Fraction]] | None:
 # %% ../nbs/03_judges.ipynb #7b2c0006
 _NAMES_EQ = re.compile(r"\(\s*([A-Za-z](?:\s*,\s*[A-Za-z])+)\s*\)\s*=\s*(.+)", re.S)
 
-def _top_split(s: str, sep: str) -> list[str]:
-    "Split at `sep` outside every bracket."
-    return list(_split(s, sep))
-
 def _tuple_list(s: str) -> list[tuple[str, ...]] | None:
     "`(5,2),(7,2)` or `\\{(5,2),(7,2)\\}` as tuples of element strings, else None."
     items = _elements(s)
@@ -359,7 +355,7 @@ def solution_tuples(s: str) -> tuple[tuple[str, ...] | None, list[tuple[str, ...
     if (m := _NAMES_EQ.fullmatch(s)):
         names, tuples = tuple(re.findall(r"[A-Za-z]", m.group(1))), _tuple_list(m.group(2).strip())
         return (names, tuples) if tuples and len(tuples[0]) == len(names) else None
-    groups = [[_ASSIGN.fullmatch(i) for i in split_top(g)] for g in _top_split(s, ";")]
+    groups = [[_ASSIGN.fullmatch(i) for i in split_top(g)] for g in split_top(s, ";")]
     if groups and all(ms and all(ms) for ms in groups):
         names = {tuple(m.group(1) for m in ms) for ms in groups}
         if len(names) == 1 and len(set(next(iter(names)))) == len(next(iter(names))) > 1:

@@ -472,9 +472,9 @@ async def _request(self:LLM, body:dict, role:str, sample_index:int):
                 if ep.activity is not None: await _use_local(ep)
                 t0 = time.perf_counter()
                 data = await self._core.transport.post(ep.url, body, sample_index)
-                parse_choices(data)
+                choices = parse_choices(data, body.get("top_logprobs"))  # a garbled body is a transient failure: retried
             ep.succeeded()
-            return data, ep, time.perf_counter() - t0
+            return data, choices, ep, time.perf_counter() - t0
         except TransientError as e:
             last = (ep, e)
             ep.failed()
@@ -510,8 +510,8 @@ async def _batch(self:LLM, messages, batch:list, role:str, params:dict) -> dict:
     "One request for the samples `batch` (with `n` if several); those the server did not return are fetched singly."
     body = {"model": self.model, "messages": messages, **_sample_params(params, batch[0])}
     if len(batch) > 1: body["n"] = len(batch)
-    data, ep, lat = await self._request(body, role, batch[0])
-    choices = parse_choices(data, params.get("top_logprobs"))[:len(batch)]
+    data, choices, ep, lat = await self._request(body, role, batch[0])
+    choices = choices[:len(batch)]
     if len(batch) > 1: ep.supports_n = len(choices) == len(batch)
     got = self._completions(data, choices, batch, ep.url, lat, role)
     if params.get("logprobs") and any(c["logprobs"] is None for c in choices):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_operators.ipynb #op002
 from __future__ import annotations
-import inspect, random
+import inspect
 import numpy as np
 from dataclasses import dataclass, field
 from typing import Callable
@@ -191,9 +191,9 @@ def _solution(self: Calls, text: str, meta: dict = None, **kw) -> Solution:
 
 async def _grade(self: Calls, text: str):
     "Grade `text`: the run's `grader` if it has one, else `judges.grade` with the run's judge settings."
-    g, how = self.context.get("grader"), self.context.get("grading")
+    g = self.context.get("grader")
     if g: return await g(text)
-    return await judges.grade(self.problem, text, llm_judge=self.context.get("llm_judge"), **({"grading": how} if how else {}))
+    return await judges.grade(self.problem, text, llm_judge=self.context.get("llm_judge"), grading=self.context.get("grading"))
 
 Calls.ask, Calls.solution, Calls.grade = _ask, _solution, _grade
 

@@ -15,7 +15,7 @@ from .aggregation import AGGREGATIONS, aggregate
 # %% auto #0
 __all__ = ['PATTERNS', 'Steps', 'pattern', 'reflect_chain', 'reflect_then_aggregate', 'aggregate_each_turn',
            'aggregate_then_refine', 'as_population', 'generate_n_from_n', 'check_run', 'memo_grader', 'grade_all',
-           'stored_vote_key', 'ProblemRun', 'run_problem']
+           'stored_vote_key', 'ProblemRun', 'prepare_run', 'run_problem']
 
 # %% ../nbs/05a_patterns.ipynb #05apx006
 @dataclass
@@ -143,11 +143,10 @@ def check_run(n: int, turns: int, pattern: str, reflection: str, aggregation: st
 def memo_grader(problem, llm_judge=None, grading: str = None):
     "An async `grade(text)` for `problem` that grades each distinct text once (`judges.grade`); `.seconds[text]` its time."
     judge = llm_judge.tagged(problem_id=problem.id) if hasattr(llm_judge, "tagged") else llm_judge
-    how = {"grading": grading} if grading else {}
     tasks, seconds = {}, {}
     async def timed(text):
         t0 = time.perf_counter()
-        try: return await judges.grade(problem, text, llm_judge=judge, **how)
+        try: return await judges.grade(problem, text, llm_judge=judge, grading=grading)
         finally: seconds[text] = round(time.perf_counter() - t0, 6)
     def grade(text: str):
         if text not in tasks: tasks[text] = asyncio.ensure_future(timed(text))
@@ -203,6 +202,20 @@ class ProblemRun:
                 for s in self.solutions]
 
 # %% ../nbs/05a_patterns.ipynb #05apx022
+def prepare_run(n: int, turns: int, pattern: str, reflection: str, aggregation: str,
+                params: dict,  # the run's keywords
+                where: str,    # the caller, for error messages
+               ) -> tuple[list, dict, dict]:
+    "(methods, their options, the run context): every check before any call, and what the methods need of the run."
+    methods = check_run(n, turns, pattern, reflection, aggregation)
+    options, context = split_params(params, methods, where)
+    for k in ("turn", "chain"): context.pop(k, None)
+    for m in methods:   # what a method needs of the run: log-probabilities (confidence), a valid configuration
+        if m.attrs.get("logprobs"): context = {"logprobs": True, "top_logprobs": m.attrs.get("top_logprobs", 20), **context}
+        if m.attrs.get("check"): m.attrs["check"](n, turns, reflection, aggregation, **options[m.name])
+    resolve_templates(context.get("templates"))  # an unknown preset fails here, before any call
+    return methods, options, context
+
 async def run_problem(llm,                 # tts_nb.llm.LLM (or ScriptedLLM)
                       problem,             # tts_nb.benchmarks.Problem
                       n: int,              # population size (chains)
@@ -212,13 +225,7 @@ async def run_problem(llm,                 # tts_nb.llm.LLM (or ScriptedLLM)
                       aggregation: str = "voting",  # a name registered in aggregation.AGGREGATIONS
                       **params) -> ProblemRun:
     "Run `pattern` with `n`, `turns`, `reflection` and `aggregation` on one problem; every Solution graded."
-    methods = check_run(n, turns, pattern, reflection, aggregation)
-    options, context = split_params(params, methods, "run_problem")
-    for k in ("turn", "chain"): context.pop(k, None)
-    for m in methods:   # what a method needs of the run: log-probabilities (confidence), a valid configuration
-        if m.attrs.get("logprobs"): context = {"logprobs": True, "top_logprobs": m.attrs.get("top_logprobs", 20), **context}
-        if m.attrs.get("check"): m.attrs["check"](n, turns, reflection, aggregation, **options[m.name])
-    resolve_templates(context.get("templates"))  # an unknown preset fails here, before any call
+    methods, options, context = prepare_run(n, turns, pattern, reflection, aggregation, params, "run_problem")
     context["grader"] = context.get("grader") or memo_grader(problem, context.get("llm_judge"), context.get("grading"))
     steps = Steps(llm.tagged(problem_id=problem.id), problem, n, turns, reflection, aggregation, context, options)
     sols = await methods[0].fn(steps, **options[pattern])

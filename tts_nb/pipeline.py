@@ -12,17 +12,16 @@ from . import analysis, judges
 from .benchmarks import get_benchmark, load_benchmark
 from .bank import (SampleBank, RESUMABLE_KEYS, failed_row, load_run, read_jsonl, write_jsonl, append_jsonl,
                          public_config, run_lock)
-from .operators import split_params, RUN_OPTIONS, SAMPLING_PARAMS
-from .prompts import resolve_templates
-from .patterns import PATTERNS, pattern, run_problem, check_run, memo_grader, stored_vote_key, ProblemRun
+from .operators import RUN_OPTIONS, SAMPLING_PARAMS
+from .patterns import PATTERNS, pattern, run_problem, prepare_run, memo_grader, stored_vote_key, ProblemRun
 from .offline import offline_aggregation
 from .grids import run_grid
 from .llm import LogprobsUnavailable
 from . import scaling   # registers rsa, confidence_voting and adaptive_consistency
 
 # %% auto #0
-__all__ = ['GRADINGS', 'headline', 'write_summary', 'Progress', 'problems_in_flight', 'check_methods', 'check_logprobs',
-           'run_experiment', 'run_name', 'judge_client', 'experiment', 'regrade']
+__all__ = ['GRADINGS', 'headline', 'write_summary', 'Progress', 'problems_in_flight', 'check_logprobs', 'run_experiment',
+           'run_name', 'judge_client', 'experiment', 'regrade']
 
 # %% ../nbs/06_pipeline.ipynb #06pi005
 def _curve(df, col) -> dict: return {int(k): round(float(v), 6) for k, v in zip(df.k, df[col])}
@@ -39,7 +38,6 @@ def headline(run) -> dict:
     pop = per_turn[per_turn.stage == "population"] if len(per_turn) else per_turn
     final = analysis.final_accuracy(run, n_boot=0)
     f = final.iloc[0] if len(final) else None
-    code = run.config.get("domain") == "code"
     p0 = analysis.pass_at_k(run, turn=0) if len(pop) else None
     m0 = analysis.maj_at_k(run, turn=0) if len(pop) else None
     calls = run.calls
@@ -128,14 +126,6 @@ def problems_in_flight(llm, n: int) -> int:
     slots = sum(e.max_concurrency for e in llm.endpoints)
     return max(16, -(-2 * slots // max(1, n)))
 
-def check_methods(n, turns, pattern, reflection, aggregation, params: dict, where: str) -> dict:
-    "Every keyword and every method's own configuration check, before anything runs; the methods' options."
-    methods = check_run(n, turns, pattern, reflection, aggregation)
-    options, _ = split_params(params, methods, where)
-    for m in methods:
-        if m.attrs.get("check"): m.attrs["check"](n, turns, reflection, aggregation, **options[m.name])
-    return options
-
 async def check_logprobs(llm, methods: list, params: dict):
     "When a method needs log-probabilities, ask the endpoint once, at the start: a clear error, not a run of failed rows."
     need = [m for m in methods if m.attrs.get("logprobs")]
@@ -169,13 +159,13 @@ async def run_experiment(problems: list,          # Problems to run (already lim
                          llm_judge=None,          # an LLM used as autograder (role "judge")
                          **params) -> dict:       # run options, sampling parameters, method options
     "Run `run_problem` over `problems`, writing (or resuming) the sample bank in `run_dir`; returns the summary."
-    options = check_methods(n, turns, pattern, reflection, aggregation, params, "run_experiment")
+    methods, _, _ = prepare_run(n, turns, pattern, reflection, aggregation, params, "run_experiment")  # fail before any call
     judge = dict(llm_judge=llm_judge) if llm_judge is not None else {}
     cfg = dict(config or {}, model=llm.model, base_url=[e.url for e in llm.endpoints], n=n, turns=turns, pattern=pattern,
                reflection=reflection, aggregation=aggregation, seed=seed, limit=len(problems),
                grader_version=judges.GRADER_VERSION, **params)
     max_in_flight = max_in_flight or problems_in_flight(llm, n)
-    await check_logprobs(llm, check_run(n, turns, pattern, reflection, aggregation), params)
+    await check_logprobs(llm, methods, params)
     bank = SampleBank(run_dir, cfg)
     todo = [p for p in problems if p.id not in bank.finished]
     prog, buffers = Progress(len(problems), len(problems) - len(todo), Path(run_dir).name, progress), {}
@@ -213,10 +203,10 @@ def judge_client(judge_model=None, judge_base_url=None, judge_api_key=None, grad
     return judge, grading
 
 # %% ../nbs/06_pipeline.ipynb #06pi021
-def _split_benchmark_options(b, params: dict) -> tuple[dict, dict]:
-    "(the loader's options, the rest); `seed` is shared: it also seeds the loader when the loader takes one."
-    loader = {k: v for k, v in params.items() if k in b.options}
-    return loader, {k: v for k, v in params.items() if k not in b.options or k == "seed"}
+def _split_benchmark_options(b, params: dict, seed: int) -> tuple[dict, dict]:
+    "(the loader's options, the rest); the run's `seed` also seeds the loader when the loader takes one (GPQA's shuffle)."
+    loader = {k: v for k, v in params.items() if k in b.options} | ({"seed": seed} if "seed" in b.options else {})
+    return loader, {k: v for k, v in params.items() if k not in b.options}
 
 async def experiment(benchmark: str,                     # a registered benchmark: "imobench" | "gpqa" | "lcb_pro" | yours
                      model: str = "local", base_url=None, api_key=None,
@@ -236,11 +226,9 @@ async def experiment(benchmark: str,                     # a registered benchmar
     aggregation = method or aggregation
     params = {k: v for k, v in params.items() if not (v is None and (k in RUN_OPTIONS or k in SAMPLING_PARAMS))}  # None: default
     b = get_benchmark(benchmark)
-    loader, params = _split_benchmark_options(b, dict(params, seed=seed))
-    params.pop("seed")
-    check = dict(params, temperature=temperature, max_tokens=max_tokens)
-    check_methods(n, turns, pattern, reflection, aggregation, check, "experiment")      # fail before loading or calling
-    resolve_templates(params.get("templates"))                                                 # a misspelt preset too
+    loader, params = _split_benchmark_options(b, params, seed)
+    prepare_run(n, turns, pattern, reflection, aggregation, dict(params, temperature=temperature, max_tokens=max_tokens),
+                "experiment")                                             # fail before loading or calling anything
     problems = load_benchmark(b.name, data_path, limit, **loader)
     judge, grading = judge_client(judge_model, judge_base_url, judge_api_key, grading, cache)
     llm = LLM(model, base_url=base_url, api_key=api_key, max_concurrency=max_concurrency, cache=cache)
@@ -259,17 +247,16 @@ async def experiment(benchmark: str,                     # a registered benchmar
     return run_dir
 
 # %% ../nbs/06_pipeline.ipynb #06pi026
-def _regrade_offline(run_dir: Path, by_id: dict, graders: dict):
-    "Offline aggregates follow the regraded solution they selected; written texts are graded again."
+async def _regrade_offline(run_dir: Path, by_id: dict, graders: dict):
+    "Offline aggregates follow the regraded solution they selected; the texts they wrote are graded again."
     path = run_dir/"offline_aggregation.jsonl"
-    rows = read_jsonl(path)
     async def one(r):
         sel = by_id.get(r.get("selected") or "")
         if sel is not None: r["answer"], r["correct"] = sel["answer"], sel["correct"]
         elif r.get("text") is not None and r["problem_id"] in graders:
             g = await graders[r["problem_id"]](r["text"]); r["answer"], r["correct"] = g.answer, g.correct
         return r
-    return path, rows, one
+    if path.exists(): write_jsonl(path, await asyncio.gather(*[one(r) for r in read_jsonl(path)]))
 
 async def regrade(run_dir,                      # a run directory (finished or not)
                   problems: list = None,        # its problems (default: loaded again as the run's config says)
@@ -285,7 +272,7 @@ async def regrade(run_dir,                      # a run directory (finished or n
         problems = problems or load_benchmark(cfg["benchmark"], cfg.get("data_path"), **cfg.get("benchmark_options", {}))
         problems = {p.id: p for p in problems}
         rows = read_jsonl(run_dir/"solutions.jsonl")
-        graders = {pid: memo_grader(p, judge, grading if judge else None) for pid, p in problems.items()}
+        graders = {pid: memo_grader(p, judge, grading) for pid, p in problems.items()}
         judge_calls = []
         if judge is not None: judge.on_call.append(judge_calls.append)
         sem = asyncio.Semaphore(max_in_flight)
@@ -295,12 +282,12 @@ async def regrade(run_dir,                      # a run directory (finished or n
             r["answer"], r["correct"] = g.answer, g.correct
             r["vote_key"] = stored_vote_key(problems[r["problem_id"]], r.get("text") or "")
             r.setdefault("meta", {})["grade"] = dict(method=g.method, detail=json.loads(json.dumps(g.detail, default=str)))
-        try: await asyncio.gather(*[one(r) for r in rows])
+        try:
+            await asyncio.gather(*[one(r) for r in rows])
+            write_jsonl(run_dir/"solutions.jsonl", rows)
+            await _regrade_offline(run_dir, {r["id"]: r for r in rows}, graders)  # the judge is still open for its texts
         finally:
             if judge is not None: await judge.aclose()
-        write_jsonl(run_dir/"solutions.jsonl", rows)
-        path, off, fix = _regrade_offline(run_dir, {r["id"]: r for r in rows}, graders)
-        if off: write_jsonl(path, await asyncio.gather(*[fix(r) for r in off]))
         append_jsonl(run_dir/"calls.jsonl", judge_calls)
         history = cfg.get("regraded", []) + [dict(grading=cfg.get("grading", "rules"), judge_model=cfg.get("judge_model"),
                                                   grader_version=cfg.get("grader_version"))]

@@ -11,17 +11,15 @@ import numpy as np
 import pandas as pd
 from . import judges, analysis
 from .llm import LogprobsUnavailable
-from .operators import (Solution, Calls, fallback, finish_meta, token_confidences, group_confidences, CONFIDENCES,
-                              CONFIDENCE_WINDOW, confidence_summaries, confidence_meta)
+from .operators import Solution, Calls, fallback, CONFIDENCES
 from .aggregation import AGGREGATIONS, aggregator, aggregate, equivalence_classes
-from .patterns import Steps, pattern, run_problem
+from .patterns import Steps, pattern
 from .bank import is_missing
 
 # %% auto #0
-__all__ = ['most_confident', 'confidence_voting', 'logprob_params', 'with_logprobs', 'confidence_window', 'sample',
-           'require_logprobs', 'no_reflection', 'check_rsa', 'rsa_subsets', 'as_member', 'rsa_step', 'rsa',
-           'beta_stop_probability', 'stop_probability', 'check_adaptive', 'vote_counts', 'adaptive_consistency',
-           'prefix_vote', 'replay_adaptive', 'samples_vs_accuracy']
+__all__ = ['most_confident', 'confidence_voting', 'require_logprobs', 'no_reflection', 'check_rsa', 'rsa_subsets', 'as_member',
+           'rsa_step', 'rsa', 'beta_stop_probability', 'stop_probability', 'check_adaptive', 'vote_counts',
+           'adaptive_consistency', 'prefix_vote', 'replay_adaptive', 'samples_vs_accuracy']
 
 # %% ../nbs/05c_scaling.ipynb #05csc015
 def _confidence(s: Solution, confidence: str, window: int | None) -> float | None:
@@ -65,33 +63,6 @@ async def confidence_voting(calls: Calls, sols: list, rng, *,
     best = max(range(len(classes)), key=lambda j: (weights[j], -classes[j][0]))
     return sols[classes[best][0]], {**meta, "classes": [[sols[i].id for i in c] for c in classes],
                                     "votes": [len(c) for c in classes], "weights": [round(w, 6) for w in weights]}
-
-# %% ../nbs/05c_scaling.ipynb #05csc024
-def logprob_params(steps: Steps) -> dict:
-    "`logprobs=True, top_logprobs=k` when the run's aggregation is registered with `logprobs=True`, else {}."
-    m = AGGREGATIONS[steps.aggregation]
-    return {"logprobs": True, "top_logprobs": m.attrs.get("top_logprobs", 20)} if m.attrs.get("logprobs") else {}
-
-def with_logprobs(steps: Steps) -> Steps:
-    "`steps` whose calls request logprobs when the run's aggregation needs them (parameters the run set win)."
-    extra = logprob_params(steps)
-    return replace(steps, context={**extra, **steps.context}) if extra else steps
-
-def confidence_window(steps: Steps) -> int:
-    "Tokens per confidence group: the run option, else confidence_voting's option, else CONFIDENCE_WINDOW."
-    return (steps.context.get("confidence_window") or steps.options.get("confidence_voting", {}).get("confidence_window")
-            or CONFIDENCE_WINDOW)
-
-async def sample(steps: Steps, n: int = None, first_chain: int = 0) -> list[Solution]:
-    "`steps.generate`, keeping each sample's confidence summaries in its meta when the endpoint returned logprobs."
-    steps = with_logprobs(steps)
-    calls, n = Calls(steps.llm, steps.problem, steps.context), steps.n if n is None else n
-    cs = await steps.llm.chat(calls.messages("solve"), n=n, role="generate", first_index=first_chain, **calls.sampling("solve"))
-    out = []
-    for i, c in enumerate(cs):
-        one = Calls(steps.llm, steps.problem, steps.context); one.tally("generate", c)
-        out.append(one.solution(c.text, chain=first_chain + i, meta={**finish_meta(c), **confidence_meta(c, confidence_window(steps))}))
-    return out
 
 # %% ../nbs/05c_scaling.ipynb #05csc028
 async def require_logprobs(llm,                  # tts_nb.llm.LLM
@@ -139,9 +110,7 @@ async def rsa(steps: Steps, *,
               subset_aggregation: str = "generate_one", # how a subset becomes one solution
              ) -> list[Solution]:
     "Recursive self-aggregation: `turns` steps, each aggregating n seeded K-subsets into the next population; then the run's aggregation."
-    check_rsa(steps.n, steps.turns, steps.reflection, steps.aggregation, subset_size=subset_size, subset_aggregation=subset_aggregation)
-    steps = with_logprobs(steps)
-    pop = await sample(steps)
+    pop = await steps.generate()   # the configuration was checked (check_rsa) before any call
     out = list(pop)
     for t in range(1, steps.turns + 1):
         pop = await rsa_step(steps, pop, t, subset_size, subset_aggregation)
@@ -181,10 +150,9 @@ async def adaptive_consistency(steps: Steps, *,
                                threshold: float = 0.95,  # stop when P(the leader stays the leader) reaches this
                               ) -> list[Solution]:
     "Sample `batch` at a time until the Beta stopping rule says the vote is decided, or `n` samples; then the run's aggregation."
-    check_adaptive(steps.n, steps.turns, steps.reflection, steps.aggregation, batch=batch, threshold=threshold)
     pop, trace = [], []
     while len(pop) < steps.n:
-        pop += await sample(steps, min(batch, steps.n - len(pop)), first_chain=len(pop))
+        pop += await steps.generate(min(batch, steps.n - len(pop)), first_chain=len(pop))
         trace.append([len(pop), round(stop_probability(await vote_counts(steps.problem, pop)), 6)])
         if trace[-1][1] >= threshold: break
     final = await steps.aggregate(pop, turn=0)
@@ -232,9 +200,9 @@ def _replayed(run, batch, thresholds, turn) -> list[dict]:
 def _adaptive_run(run) -> list[dict]:
     "An adaptive run's own final answers with the samples and tokens each problem spent."
     f = analysis.final_rows(run)
-    f = f.merge(analysis.problem_costs(run)[["problem_id", "tokens"]], on="problem_id", how="left")
+    f = f.drop(columns="tokens").merge(analysis.problem_costs(run)[["problem_id", "tokens"]], on="problem_id", how="left")
     return [dict(problem_id=r.problem_id, method="adaptive (run)", threshold=(r.meta.get("adaptive") or {}).get("threshold"),
-                 samples=(r.meta.get("adaptive") or {}).get("samples", r.meta.get("n")), tokens=r.tokens_y, correct=_truth(r.correct))
+                 samples=(r.meta.get("adaptive") or {}).get("samples", r.meta.get("n")), tokens=r.tokens, correct=_truth(r.correct))
             for r in f.itertuples()]
 
 # %% ../nbs/05c_scaling.ipynb #05csc054
